@@ -1,0 +1,112 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from assets import services
+from assets.models import (
+    Account,
+    ChecklistTemplate,
+    Contact,
+    Equipment,
+    EquipmentModel,
+    MaintenancePlan,
+    MeterReading,
+    Site,
+)
+from fieldservice.admin_geo import WktGeometryAdmin
+
+
+class SiteInline(admin.TabularInline):
+    model = Site
+    fields = ["name", "city", "time_zone", "access_opens", "access_closes"]
+    extra = 0
+    show_change_link = True
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    fields = ["name", "title", "email", "phone", "site", "is_primary"]
+    extra = 0
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "industry", "tier", "annual_contract_value", "currency", "account_manager"]
+    list_filter = ["industry", "tier", "account_manager"]
+    search_fields = ["name", "external_id"]
+    autocomplete_fields = ["account_manager"]
+    inlines = [SiteInline, ContactInline]
+
+
+@admin.register(Site)
+class SiteAdmin(WktGeometryAdmin):
+    list_display = ["name", "account", "city", "time_zone", "access_opens", "access_closes"]
+    list_filter = ["city", "time_zone", "account__industry"]
+    search_fields = ["name", "address", "account__name", "external_id"]
+    autocomplete_fields = ["account"]
+    list_select_related = ["account"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "site", "title", "email", "phone", "is_primary"]
+    list_filter = ["is_primary", "language"]
+    search_fields = ["name", "email", "phone", "account__name"]
+    autocomplete_fields = ["account", "site"]
+    list_select_related = ["account", "site"]
+
+
+@admin.register(EquipmentModel)
+class EquipmentModelAdmin(admin.ModelAdmin):
+    list_display = ["manufacturer", "model_number", "name", "category", "required_skill", "required_skill_level"]
+    list_filter = ["category", "manufacturer", "required_skill"]
+    search_fields = ["manufacturer", "model_number", "name"]
+
+
+class MeterReadingInline(admin.TabularInline):
+    model = MeterReading
+    fields = ["kind", "value", "read_at", "source"]
+    extra = 0
+    ordering = ["-read_at"]
+    max_num = 50
+
+
+@admin.register(Equipment)
+class EquipmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "serial_number", "equipment_model", "site", "status", "criticality", "install_date", "warranty_end"
+    ]
+    list_filter = ["status", "criticality", "equipment_model__category", "manufacturer"]
+    search_fields = ["serial_number", "asset_tag", "external_id", "site__name", "site__account__name"]
+    autocomplete_fields = ["site", "equipment_model", "parent"]
+    readonly_fields = ["manufacturer"]
+    inlines = [MeterReadingInline]
+    list_select_related = ["equipment_model", "site", "site__account"]
+    date_hierarchy = "install_date"
+
+    def save_model(self, request: HttpRequest, obj: Equipment, form: object, change: bool) -> None:
+        services.equipment_save(equipment=obj)
+
+
+@admin.register(MeterReading)
+class MeterReadingAdmin(admin.ModelAdmin):
+    list_display = ["equipment", "kind", "value", "read_at", "source"]
+    list_filter = ["kind", "source"]
+    search_fields = ["equipment__serial_number"]
+    autocomplete_fields = ["equipment", "recorded_by"]
+    list_select_related = ["equipment", "equipment__equipment_model"]
+    date_hierarchy = "read_at"
+
+
+@admin.register(ChecklistTemplate)
+class ChecklistTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "updated_at"]
+    search_fields = ["name"]
+
+
+@admin.register(MaintenancePlan)
+class MaintenancePlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "equipment", "trigger", "schedule", "interval_days", "meter_interval", "active"]
+    list_filter = ["trigger", "schedule", "active", "required_skill"]
+    search_fields = ["name", "equipment__serial_number", "equipment__site__account__name"]
+    autocomplete_fields = ["equipment", "checklist_template"]
+    list_select_related = ["equipment", "equipment__equipment_model"]

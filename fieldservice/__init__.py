@@ -1,0 +1,3 @@
+from fieldservice.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,102 @@
+from django.contrib import admin
+
+from fieldservice.admin_geo import WktGeometryAdmin
+from scheduling.models import (
+    Absence,
+    Assignment,
+    PreferredTechnician,
+    ScheduleRun,
+    Shift,
+    Skill,
+    Technician,
+    TechnicianSkill,
+    Territory,
+)
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Territory)
+class TerritoryAdmin(WktGeometryAdmin):
+    list_display = ["name", "color"]
+    search_fields = ["name"]
+
+
+class TechnicianSkillInline(admin.TabularInline):
+    model = TechnicianSkill
+    extra = 0
+
+
+@admin.register(Technician)
+class TechnicianAdmin(WktGeometryAdmin):
+    list_display = ["employee_code", "user", "territory", "phone", "active"]
+    list_filter = ["active", "territory", "skills"]
+    search_fields = ["employee_code", "user__username", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["user", "territory"]
+    list_select_related = ["user", "territory"]
+    inlines = [TechnicianSkillInline]
+
+
+@admin.register(TechnicianSkill)
+class TechnicianSkillAdmin(admin.ModelAdmin):
+    list_display = ["technician", "skill", "level"]
+    list_filter = ["skill", "level"]
+    search_fields = ["technician__employee_code", "technician__user__username"]
+    list_select_related = ["technician__user", "skill"]
+
+
+@admin.register(PreferredTechnician)
+class PreferredTechnicianAdmin(admin.ModelAdmin):
+    list_display = ["account", "technician", "rank"]
+    search_fields = ["account__name", "technician__employee_code"]
+    autocomplete_fields = ["account", "technician"]
+    list_select_related = ["account", "technician__user"]
+
+
+@admin.register(Shift)
+class ShiftAdmin(admin.ModelAdmin):
+    list_display = ["technician", "date", "starts_at", "ends_at"]
+    list_filter = ["date", "technician__territory"]
+    search_fields = ["technician__employee_code", "technician__user__username"]
+    autocomplete_fields = ["technician"]
+    list_select_related = ["technician__user"]
+    date_hierarchy = "date"
+
+
+@admin.register(Absence)
+class AbsenceAdmin(admin.ModelAdmin):
+    list_display = ["technician", "reason", "starts_at", "ends_at"]
+    list_filter = ["reason"]
+    search_fields = ["technician__employee_code", "technician__user__username"]
+    autocomplete_fields = ["technician"]
+    list_select_related = ["technician__user"]
+
+
+class AssignmentInline(admin.TabularInline):
+    model = Assignment
+    fields = ["technician", "sequence", "work_order", "planned_start", "planned_end", "travel_minutes", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(ScheduleRun)
+class ScheduleRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "horizon_start", "days", "territory", "status", "created_by", "created_at"]
+    list_filter = ["status", "territory"]
+    search_fields = ["id"]
+    list_select_related = ["territory", "created_by"]
+    date_hierarchy = "horizon_start"
+    inlines = [AssignmentInline]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["run", "technician", "sequence", "work_order", "planned_start", "planned_end", "travel_minutes"]
+    list_filter = ["run__status"]
+    search_fields = ["work_order__number", "technician__employee_code"]
+    list_select_related = ["run", "technician__user", "work_order"]
