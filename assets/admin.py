@@ -57,7 +57,14 @@ class ContactAdmin(admin.ModelAdmin):
 
 @admin.register(EquipmentModel)
 class EquipmentModelAdmin(admin.ModelAdmin):
-    list_display = ["manufacturer", "model_number", "name", "category", "required_skill", "required_skill_level"]
+    list_display = [
+        "manufacturer",
+        "model_number",
+        "name",
+        "category",
+        "required_skill",
+        "required_skill_level",
+    ]
     list_filter = ["category", "manufacturer", "required_skill"]
     search_fields = ["manufacturer", "model_number", "name"]
 
@@ -73,7 +80,13 @@ class MeterReadingInline(admin.TabularInline):
 @admin.register(Equipment)
 class EquipmentAdmin(admin.ModelAdmin):
     list_display = [
-        "serial_number", "equipment_model", "site", "status", "criticality", "install_date", "warranty_end"
+        "serial_number",
+        "equipment_model",
+        "site",
+        "status",
+        "criticality",
+        "install_date",
+        "warranty_end",
     ]
     list_filter = ["status", "criticality", "equipment_model__category", "manufacturer"]
     search_fields = ["serial_number", "asset_tag", "external_id", "site__name", "site__account__name"]

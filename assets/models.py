@@ -130,17 +130,13 @@ class Site(TimestampedModel):
 
 class Contact(TimestampedModel):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
-    site = models.ForeignKey(
-        Site, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts"
-    )
+    site = models.ForeignKey(Site, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts")
     external_id = models.CharField(_("external id"), max_length=64, unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=200)
     title = models.CharField(_("title"), max_length=100, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
-    language = models.CharField(
-        _("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
-    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
     is_primary = models.BooleanField(_("primary contact"), default=False)
 
     class Meta:
@@ -229,9 +225,7 @@ class Equipment(TimestampedModel):
     )
     install_date = models.DateField(_("install date"), null=True, blank=True)
     warranty_end = models.DateField(_("warranty end"), null=True, blank=True)
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.OPERATIONAL
-    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPERATIONAL)
     criticality = models.PositiveSmallIntegerField(
         _("criticality"), choices=Criticality.choices, default=Criticality.MEDIUM
     )
@@ -254,9 +248,7 @@ class Equipment(TimestampedModel):
                 | Q(warranty_end__gte=models.F("install_date")),
                 name="equipment_warranty_after_install",
             ),
-            models.CheckConstraint(
-                condition=~Q(parent=models.F("id")), name="equipment_not_own_parent"
-            ),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="equipment_not_own_parent"),
             models.CheckConstraint(
                 condition=Q(criticality__range=(1, 4)), name="equipment_criticality_range"
             ),
@@ -364,11 +356,12 @@ class MaintenancePlan(TimestampedModel):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(trigger="calendar")
-                | Q(interval_days__gt=0, anchor_date__isnull=False),
+                | Q(interval_days__isnull=False, interval_days__gt=0, anchor_date__isnull=False),
                 name="plan_calendar_needs_interval_and_anchor",
             ),
             models.CheckConstraint(
-                condition=~Q(trigger="meter") | (Q(meter_interval__gt=0) & ~Q(meter_kind="")),
+                condition=~Q(trigger="meter")
+                | (Q(meter_interval__isnull=False, meter_interval__gt=0) & ~Q(meter_kind="")),
                 name="plan_meter_needs_kind_and_interval",
             ),
             models.CheckConstraint(

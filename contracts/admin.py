@@ -24,7 +24,16 @@ class CoveredEquipmentInline(admin.TabularInline):
 
 @admin.register(ServiceContract)
 class ServiceContractAdmin(admin.ModelAdmin):
-    list_display = ["number", "account", "start_date", "end_date", "annual_value", "currency", "status", "auto_renew"]
+    list_display = [
+        "number",
+        "account",
+        "start_date",
+        "end_date",
+        "annual_value",
+        "currency",
+        "status",
+        "auto_renew",
+    ]
     list_filter = ["status", "auto_renew", "sla_calendar", "account__industry", "account__account_manager"]
     search_fields = ["number", "external_id", "account__name"]
     autocomplete_fields = ["account", "predecessor"]

@@ -48,7 +48,7 @@ class ServiceContract(TimestampedModel):
     )
     included_pm_visits_per_year = models.PositiveIntegerField(_("included PM visits per year"), default=4)
     requires_signature = models.BooleanField(_("customer signature required"), default=True)
-    covered_equipment = models.ManyToManyField(
+    covered_equipment: models.ManyToManyField[Equipment, CoveredEquipment] = models.ManyToManyField(
         Equipment, through="CoveredEquipment", related_name="contracts", blank=True
     )
     predecessor = models.OneToOneField(
@@ -221,7 +221,11 @@ class AccountTask(TimestampedModel):
         ServiceContract, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="account_tasks"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="account_tasks",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     title = models.CharField(_("title"), max_length=300)

@@ -27,7 +27,7 @@ def health(request: HttpRequest) -> dict[str, str]:
     return {"status": "ok"}
 
 
-def error_response(request: HttpRequest, *, status: int, code: str, message: str, details: object = None) -> HttpResponse:
-    return api.create_response(
-        request, {"code": code, "message": message, "details": details}, status=status
-    )
+def error_response(
+    request: HttpRequest, *, status: int, code: str, message: str, details: object = None
+) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "details": details}, status=status)

@@ -103,5 +103,5 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
         if getattr(user, "is_superuser", False):
             names.add(ADMIN)
         cached = frozenset(names & set(ALL_ROLES))
-        user._fieldservice_roles = cached  # type: ignore[union-attr]
+        user.__dict__["_fieldservice_roles"] = cached
     return cached

@@ -76,9 +76,7 @@ def database_from_url(url: str) -> dict[str, object]:
     """
     parsed = urlparse(url)
     if parsed.scheme not in {"postgres", "postgresql", "postgis"}:
-        raise ImproperlyConfigured(
-            f"DATABASE_URL scheme {parsed.scheme!r} is not supported: use postgres://"
-        )
+        raise ImproperlyConfigured(f"DATABASE_URL scheme {parsed.scheme!r} is not supported: use postgres://")
     name = unquote(parsed.path.lstrip("/"))
     if not name:
         raise ImproperlyConfigured("DATABASE_URL names no database (postgres://host/NAME)")
@@ -131,6 +129,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.gis",
+    "ninja",  # serves its Swagger UI from local static files, not a CDN
     "fieldservice",
     "assets",
     "contracts",

@@ -78,7 +78,15 @@ class AbsenceAdmin(admin.ModelAdmin):
 
 class AssignmentInline(admin.TabularInline):
     model = Assignment
-    fields = ["technician", "sequence", "work_order", "planned_start", "planned_end", "travel_minutes", "reason"]
+    fields = (
+        "technician",
+        "sequence",
+        "work_order",
+        "planned_start",
+        "planned_end",
+        "travel_minutes",
+        "reason",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -96,7 +104,15 @@ class ScheduleRunAdmin(admin.ModelAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ["run", "technician", "sequence", "work_order", "planned_start", "planned_end", "travel_minutes"]
+    list_display = [
+        "run",
+        "technician",
+        "sequence",
+        "work_order",
+        "planned_start",
+        "planned_end",
+        "travel_minutes",
+    ]
     list_filter = ["run__status"]
     search_fields = ["work_order__number", "technician__employee_code"]
     list_select_related = ["run", "technician__user", "work_order"]

@@ -45,7 +45,9 @@ class Technician(TimestampedModel):
     employee_code = models.CharField(_("employee code"), max_length=32, unique=True)
     external_id = models.CharField(_("external id"), max_length=64, unique=True, null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
-    skills = models.ManyToManyField(Skill, through="TechnicianSkill", related_name="technicians")
+    skills: models.ManyToManyField[Skill, TechnicianSkill] = models.ManyToManyField(
+        Skill, through="TechnicianSkill", related_name="technicians"
+    )
     home_base = models.PointField(_("home base"), geography=True, srid=4326)
     home_address = models.CharField(_("home address"), max_length=300, blank=True)
     territory = models.ForeignKey(
@@ -119,7 +121,9 @@ class Shift(models.Model):
         verbose_name_plural = _("shifts")
         constraints = [
             models.UniqueConstraint(fields=["technician", "date"], name="shift_one_per_day"),
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+            ),
         ]
         indexes = [models.Index(fields=["date"], name="shift_date_idx")]
 

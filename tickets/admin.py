@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from fieldservice.admin_geo import WktGeometryAdmin
 from tickets.models import (
@@ -29,33 +31,55 @@ class EventInline(admin.TabularInline):
     """The audit trail, read-only: events are written by the work-order services only."""
 
     model = WorkOrderEvent
-    fields = ["at", "type", "from_status", "to_status", "by", "flagged", "payload"]
+    fields = ("at", "type", "from_status", "to_status", "by", "flagged", "payload")
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ["at", "id"]
 
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
 @admin.register(WorkOrder)
 class WorkOrderAdmin(admin.ModelAdmin):
     list_display = [
-        "number", "title", "kind", "priority", "status", "account", "assigned_technician",
-        "planned_start", "sla_resolution_due",
+        "number",
+        "title",
+        "kind",
+        "priority",
+        "status",
+        "account",
+        "assigned_technician",
+        "planned_start",
+        "sla_resolution_due",
     ]
     list_filter = ["status", "kind", "priority", "billable", "first_time_fix", "account__industry"]
     search_fields = ["number", "title", "account__name", "site__name", "equipment__serial_number"]
     autocomplete_fields = [
-        "account", "site", "equipment", "contract", "maintenance_plan", "assigned_technician", "created_by"
+        "account",
+        "site",
+        "equipment",
+        "contract",
+        "maintenance_plan",
+        "assigned_technician",
+        "created_by",
     ]
     list_select_related = ["account", "assigned_technician"]
     date_hierarchy = "created_at"
     # Status, version and SLA clocks move only through the work-order services.
     readonly_fields = [
-        "number", "status", "version", "sla_response_due", "sla_resolution_due", "sla_paused_minutes",
-        "on_hold_since", "responded_at", "arrived_at", "completed_at", "first_time_fix",
+        "number",
+        "status",
+        "version",
+        "sla_response_due",
+        "sla_resolution_due",
+        "sla_paused_minutes",
+        "on_hold_since",
+        "responded_at",
+        "arrived_at",
+        "completed_at",
+        "first_time_fix",
     ]
     inlines = [ChecklistItemInline, PartUsageInline, EventInline]
 
@@ -68,10 +92,10 @@ class WorkOrderEventAdmin(WktGeometryAdmin):
     list_select_related = ["work_order", "by"]
     date_hierarchy = "at"
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 

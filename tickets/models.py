@@ -106,9 +106,7 @@ class WorkOrder(TimestampedModel):
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(estimated_minutes__gt=0), name="work_order_estimate_positive"
-            ),
+            models.CheckConstraint(condition=Q(estimated_minutes__gt=0), name="work_order_estimate_positive"),
             models.CheckConstraint(
                 condition=Q(latest_end__isnull=True)
                 | Q(earliest_start__isnull=True)
@@ -128,9 +126,7 @@ class WorkOrder(TimestampedModel):
                 name="work_order_actual_ordered",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="work_order_version_positive"),
-            models.CheckConstraint(
-                condition=Q(priority__range=(1, 4)), name="work_order_priority_range"
-            ),
+            models.CheckConstraint(condition=Q(priority__range=(1, 4)), name="work_order_priority_range"),
             # Preventive work is generated once per plan and due date (generate_pm reruns).
             models.UniqueConstraint(
                 fields=["maintenance_plan", "pm_due_date"],
@@ -142,16 +138,16 @@ class WorkOrder(TimestampedModel):
             # Dispatch board and solver input: open work by status and priority.
             models.Index(fields=["status", "priority"], name="work_order_status_prio_idx"),
             # A technician's day ("my jobs") in planned order.
-            models.Index(
-                fields=["assigned_technician", "planned_start"], name="work_order_tech_day_idx"
-            ),
+            models.Index(fields=["assigned_technician", "planned_start"], name="work_order_tech_day_idx"),
             # Account 360, health score aggregates.
             models.Index(fields=["account", "created_at"], name="work_order_account_idx"),
             models.Index(fields=["equipment", "completed_at"], name="work_order_equipment_idx"),
             # The SLA breach sweep looks only at open work orders.
             models.Index(
                 fields=["sla_resolution_due"],
-                condition=Q(status__in=["new", "scheduled", "dispatched", "en_route", "on_site", "in_progress"]),
+                condition=Q(
+                    status__in=["new", "scheduled", "dispatched", "en_route", "on_site", "in_progress"]
+                ),
                 name="work_order_open_sla_idx",
             ),
         ]

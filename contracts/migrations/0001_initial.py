@@ -8,204 +8,510 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('assets', '0001_initial'),
+        ("assets", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CoveredEquipment',
+            name="CoveredEquipment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('added_on', models.DateField(blank=True, null=True, verbose_name='added on')),
-                ('equipment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='coverage', to='assets.equipment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("added_on", models.DateField(blank=True, null=True, verbose_name="added on")),
+                (
+                    "equipment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="coverage",
+                        to="assets.equipment",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'covered equipment',
-                'verbose_name_plural': 'covered equipment',
+                "verbose_name": "covered equipment",
+                "verbose_name_plural": "covered equipment",
             },
         ),
         migrations.CreateModel(
-            name='ServiceContract',
+            name="ServiceContract",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('number', models.CharField(max_length=40, verbose_name='number')),
-                ('external_id', models.CharField(blank=True, max_length=64, null=True, unique=True, verbose_name='external id')),
-                ('start_date', models.DateField(verbose_name='start date')),
-                ('end_date', models.DateField(verbose_name='end date')),
-                ('annual_value', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='annual value')),
-                ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('expired', 'Expired'), ('renewed', 'Renewed'), ('cancelled', 'Cancelled')], default='draft', max_length=16, verbose_name='status')),
-                ('auto_renew', models.BooleanField(default=False, verbose_name='auto-renew')),
-                ('notice_days', models.PositiveIntegerField(default=60, verbose_name='notice days')),
-                ('uplift_percent', models.DecimalField(decimal_places=2, default=3, max_digits=5, verbose_name='renewal uplift %')),
-                ('sla_calendar', models.CharField(choices=[('24x7', '24x7'), ('business_hours', 'Business hours (site time zone, Mon–Fri)')], default='business_hours', max_length=16, verbose_name='SLA calendar')),
-                ('included_pm_visits_per_year', models.PositiveIntegerField(default=4, verbose_name='included PM visits per year')),
-                ('requires_signature', models.BooleanField(default=True, verbose_name='customer signature required')),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contracts', to='assets.account')),
-                ('covered_equipment', models.ManyToManyField(blank=True, related_name='contracts', through='contracts.CoveredEquipment', to='assets.equipment')),
-                ('predecessor', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='successor', to='contracts.servicecontract', verbose_name='predecessor contract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("number", models.CharField(max_length=40, verbose_name="number")),
+                (
+                    "external_id",
+                    models.CharField(
+                        blank=True, max_length=64, null=True, unique=True, verbose_name="external id"
+                    ),
+                ),
+                ("start_date", models.DateField(verbose_name="start date")),
+                ("end_date", models.DateField(verbose_name="end date")),
+                (
+                    "annual_value",
+                    models.DecimalField(decimal_places=2, max_digits=14, verbose_name="annual value"),
+                ),
+                ("currency", models.CharField(default="CNY", max_length=3, verbose_name="currency")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("active", "Active"),
+                            ("expired", "Expired"),
+                            ("renewed", "Renewed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("auto_renew", models.BooleanField(default=False, verbose_name="auto-renew")),
+                ("notice_days", models.PositiveIntegerField(default=60, verbose_name="notice days")),
+                (
+                    "uplift_percent",
+                    models.DecimalField(
+                        decimal_places=2, default=3, max_digits=5, verbose_name="renewal uplift %"
+                    ),
+                ),
+                (
+                    "sla_calendar",
+                    models.CharField(
+                        choices=[
+                            ("24x7", "24x7"),
+                            ("business_hours", "Business hours (site time zone, Mon–Fri)"),
+                        ],
+                        default="business_hours",
+                        max_length=16,
+                        verbose_name="SLA calendar",
+                    ),
+                ),
+                (
+                    "included_pm_visits_per_year",
+                    models.PositiveIntegerField(default=4, verbose_name="included PM visits per year"),
+                ),
+                (
+                    "requires_signature",
+                    models.BooleanField(default=True, verbose_name="customer signature required"),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contracts",
+                        to="assets.account",
+                    ),
+                ),
+                (
+                    "covered_equipment",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="contracts",
+                        through="contracts.CoveredEquipment",
+                        to="assets.equipment",
+                    ),
+                ),
+                (
+                    "predecessor",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="successor",
+                        to="contracts.servicecontract",
+                        verbose_name="predecessor contract",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'service contract',
-                'verbose_name_plural': 'service contracts',
-                'ordering': ['end_date', 'number'],
+                "verbose_name": "service contract",
+                "verbose_name_plural": "service contracts",
+                "ordering": ["end_date", "number"],
             },
         ),
         migrations.CreateModel(
-            name='RenewalReminder',
+            name="RenewalReminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('milestone', models.CharField(choices=[('t120', 'T−120: opportunity opened'), ('t90', 'T−90: reminder'), ('t60', 'T−60: quote drafted'), ('t30', 'T−30: reminder'), ('t7', 'T−7: last reminder'), ('t0', 'T0: renewed or expired')], max_length=8, verbose_name='milestone')),
-                ('due_date', models.DateField(verbose_name='due date')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
-                ('recipients', models.JSONField(blank=True, default=list, verbose_name='recipients')),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='contracts.servicecontract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "milestone",
+                    models.CharField(
+                        choices=[
+                            ("t120", "T−120: opportunity opened"),
+                            ("t90", "T−90: reminder"),
+                            ("t60", "T−60: quote drafted"),
+                            ("t30", "T−30: reminder"),
+                            ("t7", "T−7: last reminder"),
+                            ("t0", "T0: renewed or expired"),
+                        ],
+                        max_length=8,
+                        verbose_name="milestone",
+                    ),
+                ),
+                ("due_date", models.DateField(verbose_name="due date")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
+                ("recipients", models.JSONField(blank=True, default=list, verbose_name="recipients")),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminders",
+                        to="contracts.servicecontract",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'renewal reminder',
-                'verbose_name_plural': 'renewal reminders',
-                'ordering': ['contract', 'due_date'],
+                "verbose_name": "renewal reminder",
+                "verbose_name_plural": "renewal reminders",
+                "ordering": ["contract", "due_date"],
             },
         ),
         migrations.CreateModel(
-            name='RenewalOpportunity',
+            name="RenewalOpportunity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('stage', models.CharField(choices=[('open', 'Open'), ('contacted', 'Contacted'), ('quoted', 'Quoted'), ('negotiating', 'Negotiating'), ('won', 'Won'), ('lost', 'Lost')], default='open', max_length=16, verbose_name='stage')),
-                ('stage_changed_at', models.DateTimeField(blank=True, null=True, verbose_name='stage changed at')),
-                ('proposed_value', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='proposed value')),
-                ('health_score_at_open', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('health_band_at_open', models.CharField(blank=True, max_length=8)),
-                ('quote_pdf', models.FileField(blank=True, upload_to='quotes/%Y/', verbose_name='quote PDF')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('contract', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='renewal_opportunity', to='contracts.servicecontract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("contacted", "Contacted"),
+                            ("quoted", "Quoted"),
+                            ("negotiating", "Negotiating"),
+                            ("won", "Won"),
+                            ("lost", "Lost"),
+                        ],
+                        default="open",
+                        max_length=16,
+                        verbose_name="stage",
+                    ),
+                ),
+                (
+                    "stage_changed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="stage changed at"),
+                ),
+                (
+                    "proposed_value",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="proposed value"
+                    ),
+                ),
+                ("health_score_at_open", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("health_band_at_open", models.CharField(blank=True, max_length=8)),
+                ("quote_pdf", models.FileField(blank=True, upload_to="quotes/%Y/", verbose_name="quote PDF")),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="closed at")),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contract",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="renewal_opportunity",
+                        to="contracts.servicecontract",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'renewal opportunity',
-                'verbose_name_plural': 'renewal opportunities',
-                'ordering': ['contract__end_date'],
+                "verbose_name": "renewal opportunity",
+                "verbose_name_plural": "renewal opportunities",
+                "ordering": ["contract__end_date"],
             },
         ),
         migrations.AddField(
-            model_name='coveredequipment',
-            name='contract',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coverage', to='contracts.servicecontract'),
+            model_name="coveredequipment",
+            name="contract",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="coverage",
+                to="contracts.servicecontract",
+            ),
         ),
         migrations.CreateModel(
-            name='ContractSLATerm',
+            name="ContractSLATerm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('priority', models.PositiveSmallIntegerField(choices=[(1, 'P1'), (2, 'P2'), (3, 'P3'), (4, 'P4')], verbose_name='priority')),
-                ('response_hours', models.DecimalField(decimal_places=2, max_digits=6, verbose_name='response (hours)')),
-                ('resolution_hours', models.DecimalField(decimal_places=2, max_digits=6, verbose_name='resolution (hours)')),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sla_terms', to='contracts.servicecontract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "P1"), (2, "P2"), (3, "P3"), (4, "P4")], verbose_name="priority"
+                    ),
+                ),
+                (
+                    "response_hours",
+                    models.DecimalField(decimal_places=2, max_digits=6, verbose_name="response (hours)"),
+                ),
+                (
+                    "resolution_hours",
+                    models.DecimalField(decimal_places=2, max_digits=6, verbose_name="resolution (hours)"),
+                ),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sla_terms",
+                        to="contracts.servicecontract",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SLA term',
-                'verbose_name_plural': 'SLA terms',
-                'ordering': ['contract', 'priority'],
+                "verbose_name": "SLA term",
+                "verbose_name_plural": "SLA terms",
+                "ordering": ["contract", "priority"],
             },
         ),
         migrations.CreateModel(
-            name='AccountTask',
+            name="AccountTask",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('kind', models.CharField(choices=[('renewal_reminder', 'Renewal reminder'), ('save_plan', 'Save plan'), ('quote_review', 'Review renewal quote'), ('escalation', 'Escalation'), ('health_alert', 'Health alert')], max_length=20, verbose_name='kind')),
-                ('title', models.CharField(max_length=300, verbose_name='title')),
-                ('due_date', models.DateField(blank=True, null=True, verbose_name='due date')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done'), ('dismissed', 'Dismissed')], default='open', max_length=12, verbose_name='status')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='assets.account')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='account_tasks', to=settings.AUTH_USER_MODEL)),
-                ('contract', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='contracts.servicecontract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("renewal_reminder", "Renewal reminder"),
+                            ("save_plan", "Save plan"),
+                            ("quote_review", "Review renewal quote"),
+                            ("escalation", "Escalation"),
+                            ("health_alert", "Health alert"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("title", models.CharField(max_length=300, verbose_name="title")),
+                ("due_date", models.DateField(blank=True, null=True, verbose_name="due date")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("done", "Done"), ("dismissed", "Dismissed")],
+                        default="open",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tasks", to="assets.account"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="account_tasks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="contracts.servicecontract",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'account task',
-                'verbose_name_plural': 'account tasks',
-                'ordering': ['due_date', 'id'],
+                "verbose_name": "account task",
+                "verbose_name_plural": "account tasks",
+                "ordering": ["due_date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='HealthScore',
+            name="HealthScore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(verbose_name='date')),
-                ('score', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='score')),
-                ('band', models.CharField(choices=[('green', 'Green'), ('yellow', 'Yellow'), ('red', 'Red')], max_length=8, verbose_name='band')),
-                ('components', models.JSONField(default=list, verbose_name='components')),
-                ('overrides', models.JSONField(blank=True, default=list, verbose_name='overrides')),
-                ('declining', models.BooleanField(default=False, verbose_name='declining')),
-                ('rfm_tier', models.CharField(blank=True, max_length=16, verbose_name='RFM tier')),
-                ('computed_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='health_scores', to='assets.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(verbose_name="date")),
+                (
+                    "score",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                        verbose_name="score",
+                    ),
+                ),
+                (
+                    "band",
+                    models.CharField(
+                        choices=[("green", "Green"), ("yellow", "Yellow"), ("red", "Red")],
+                        max_length=8,
+                        verbose_name="band",
+                    ),
+                ),
+                ("components", models.JSONField(default=list, verbose_name="components")),
+                ("overrides", models.JSONField(blank=True, default=list, verbose_name="overrides")),
+                ("declining", models.BooleanField(default=False, verbose_name="declining")),
+                ("rfm_tier", models.CharField(blank=True, max_length=16, verbose_name="RFM tier")),
+                ("computed_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="health_scores",
+                        to="assets.account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'health score',
-                'verbose_name_plural': 'health scores',
-                'ordering': ['account', '-date'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'date'), name='health_score_one_per_day'), models.CheckConstraint(condition=models.Q(('score__range', (0, 100))), name='health_score_range')],
+                "verbose_name": "health score",
+                "verbose_name_plural": "health scores",
+                "ordering": ["account", "-date"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("account", "date"), name="health_score_one_per_day"),
+                    models.CheckConstraint(
+                        condition=models.Q(("score__range", (0, 100))), name="health_score_range"
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='servicecontract',
-            index=models.Index(fields=['status', 'end_date'], name='contract_status_end_idx'),
+            model_name="servicecontract",
+            index=models.Index(fields=["status", "end_date"], name="contract_status_end_idx"),
         ),
         migrations.AddConstraint(
-            model_name='servicecontract',
-            constraint=models.CheckConstraint(condition=models.Q(('end_date__gt', models.F('start_date'))), name='contract_end_after_start'),
+            model_name="servicecontract",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end_date__gt", models.F("start_date"))), name="contract_end_after_start"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='servicecontract',
-            constraint=models.CheckConstraint(condition=models.Q(('annual_value__gte', 0)), name='contract_value_not_negative'),
+            model_name="servicecontract",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("annual_value__gte", 0)), name="contract_value_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='servicecontract',
-            constraint=models.CheckConstraint(condition=models.Q(('uplift_percent__gte', -50), ('uplift_percent__lte', 100)), name='contract_uplift_range'),
+            model_name="servicecontract",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("uplift_percent__gte", -50), ("uplift_percent__lte", 100)),
+                name="contract_uplift_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='servicecontract',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('number',), name='contract_one_active_number'),
+            model_name="servicecontract",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")),
+                fields=("number",),
+                name="contract_one_active_number",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='renewalreminder',
-            constraint=models.UniqueConstraint(fields=('contract', 'milestone'), name='renewal_reminder_once_per_milestone'),
+            model_name="renewalreminder",
+            constraint=models.UniqueConstraint(
+                fields=("contract", "milestone"), name="renewal_reminder_once_per_milestone"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='renewalopportunity',
-            constraint=models.CheckConstraint(condition=models.Q(('proposed_value__isnull', True), ('proposed_value__gte', 0), _connector='OR'), name='renewal_proposed_value_not_negative'),
+            model_name="renewalopportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("proposed_value__isnull", True), ("proposed_value__gte", 0), _connector="OR"
+                ),
+                name="renewal_proposed_value_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coveredequipment',
-            constraint=models.UniqueConstraint(fields=('contract', 'equipment'), name='covered_equipment_once'),
+            model_name="coveredequipment",
+            constraint=models.UniqueConstraint(
+                fields=("contract", "equipment"), name="covered_equipment_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contractslaterm',
-            constraint=models.UniqueConstraint(fields=('contract', 'priority'), name='sla_term_one_per_priority'),
+            model_name="contractslaterm",
+            constraint=models.UniqueConstraint(
+                fields=("contract", "priority"), name="sla_term_one_per_priority"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contractslaterm',
-            constraint=models.CheckConstraint(condition=models.Q(('response_hours__gt', 0)), name='sla_term_response_positive'),
+            model_name="contractslaterm",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("response_hours__gt", 0)), name="sla_term_response_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contractslaterm',
-            constraint=models.CheckConstraint(condition=models.Q(('resolution_hours__gte', models.F('response_hours'))), name='sla_term_resolution_not_before_response'),
+            model_name="contractslaterm",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("resolution_hours__gte", models.F("response_hours"))),
+                name="sla_term_resolution_not_before_response",
+            ),
         ),
         migrations.AddIndex(
-            model_name='accounttask',
-            index=models.Index(fields=['owner', 'status', 'due_date'], name='account_task_owner_open_idx'),
+            model_name="accounttask",
+            index=models.Index(fields=["owner", "status", "due_date"], name="account_task_owner_open_idx"),
         ),
     ]

@@ -9,274 +9,660 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('assets', '0001_initial'),
-        ('contracts', '0001_initial'),
+        ("assets", "0001_initial"),
+        ("contracts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkOrder',
+            name="WorkOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='number')),
-                ('kind', models.CharField(choices=[('corrective', 'Corrective'), ('preventive', 'Preventive'), ('installation', 'Installation'), ('inspection', 'Inspection'), ('emergency', 'Emergency')], max_length=16, verbose_name='kind')),
-                ('priority', models.PositiveSmallIntegerField(choices=[(1, 'P1'), (2, 'P2'), (3, 'P3'), (4, 'P4')], default=3, verbose_name='priority')),
-                ('status', models.CharField(choices=[('new', 'New'), ('scheduled', 'Scheduled'), ('dispatched', 'Dispatched'), ('en_route', 'En route'), ('on_site', 'On site'), ('in_progress', 'In progress'), ('on_hold', 'On hold'), ('completed', 'Completed'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], default='new', max_length=16, verbose_name='status')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('pm_due_date', models.DateField(blank=True, null=True, verbose_name='PM due date')),
-                ('billable', models.BooleanField(default=False, verbose_name='billable')),
-                ('required_skills', models.JSONField(blank=True, default=dict, verbose_name='required skills')),
-                ('estimated_minutes', models.PositiveIntegerField(default=60, verbose_name='estimated minutes')),
-                ('earliest_start', models.DateTimeField(blank=True, null=True, verbose_name='earliest start')),
-                ('latest_end', models.DateTimeField(blank=True, null=True, verbose_name='latest end')),
-                ('sla_response_due', models.DateTimeField(blank=True, null=True, verbose_name='SLA response due')),
-                ('sla_resolution_due', models.DateTimeField(blank=True, null=True, verbose_name='SLA resolution due')),
-                ('sla_paused_minutes', models.PositiveIntegerField(default=0)),
-                ('on_hold_since', models.DateTimeField(blank=True, null=True)),
-                ('responded_at', models.DateTimeField(blank=True, null=True, verbose_name='responded at')),
-                ('planned_start', models.DateTimeField(blank=True, null=True, verbose_name='planned start')),
-                ('planned_end', models.DateTimeField(blank=True, null=True, verbose_name='planned end')),
-                ('actual_start', models.DateTimeField(blank=True, null=True, verbose_name='actual start')),
-                ('actual_end', models.DateTimeField(blank=True, null=True, verbose_name='actual end')),
-                ('arrived_at', models.DateTimeField(blank=True, null=True, verbose_name='arrived at')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
-                ('resolution', models.TextField(blank=True, verbose_name='resolution')),
-                ('resolution_code', models.CharField(blank=True, max_length=40, verbose_name='resolution code')),
-                ('first_time_fix', models.BooleanField(blank=True, null=True, verbose_name='first-time fix')),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='work_orders', to='assets.account')),
-                ('assigned_technician', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assigned_work_orders', to=settings.AUTH_USER_MODEL, verbose_name='assigned technician')),
-                ('contract', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='work_orders', to='contracts.servicecontract')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('equipment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='work_orders', to='assets.equipment')),
-                ('maintenance_plan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='work_orders', to='assets.maintenanceplan')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='work_orders', to='assets.site')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="number")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("corrective", "Corrective"),
+                            ("preventive", "Preventive"),
+                            ("installation", "Installation"),
+                            ("inspection", "Inspection"),
+                            ("emergency", "Emergency"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "P1"), (2, "P2"), (3, "P3"), (4, "P4")],
+                        default=3,
+                        verbose_name="priority",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("scheduled", "Scheduled"),
+                            ("dispatched", "Dispatched"),
+                            ("en_route", "En route"),
+                            ("on_site", "On site"),
+                            ("in_progress", "In progress"),
+                            ("on_hold", "On hold"),
+                            ("completed", "Completed"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="new",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("pm_due_date", models.DateField(blank=True, null=True, verbose_name="PM due date")),
+                ("billable", models.BooleanField(default=False, verbose_name="billable")),
+                (
+                    "required_skills",
+                    models.JSONField(blank=True, default=dict, verbose_name="required skills"),
+                ),
+                (
+                    "estimated_minutes",
+                    models.PositiveIntegerField(default=60, verbose_name="estimated minutes"),
+                ),
+                (
+                    "earliest_start",
+                    models.DateTimeField(blank=True, null=True, verbose_name="earliest start"),
+                ),
+                ("latest_end", models.DateTimeField(blank=True, null=True, verbose_name="latest end")),
+                (
+                    "sla_response_due",
+                    models.DateTimeField(blank=True, null=True, verbose_name="SLA response due"),
+                ),
+                (
+                    "sla_resolution_due",
+                    models.DateTimeField(blank=True, null=True, verbose_name="SLA resolution due"),
+                ),
+                ("sla_paused_minutes", models.PositiveIntegerField(default=0)),
+                ("on_hold_since", models.DateTimeField(blank=True, null=True)),
+                ("responded_at", models.DateTimeField(blank=True, null=True, verbose_name="responded at")),
+                ("planned_start", models.DateTimeField(blank=True, null=True, verbose_name="planned start")),
+                ("planned_end", models.DateTimeField(blank=True, null=True, verbose_name="planned end")),
+                ("actual_start", models.DateTimeField(blank=True, null=True, verbose_name="actual start")),
+                ("actual_end", models.DateTimeField(blank=True, null=True, verbose_name="actual end")),
+                ("arrived_at", models.DateTimeField(blank=True, null=True, verbose_name="arrived at")),
+                ("completed_at", models.DateTimeField(blank=True, null=True, verbose_name="completed at")),
+                ("resolution", models.TextField(blank=True, verbose_name="resolution")),
+                (
+                    "resolution_code",
+                    models.CharField(blank=True, max_length=40, verbose_name="resolution code"),
+                ),
+                ("first_time_fix", models.BooleanField(blank=True, null=True, verbose_name="first-time fix")),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_orders",
+                        to="assets.account",
+                    ),
+                ),
+                (
+                    "assigned_technician",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assigned_work_orders",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="assigned technician",
+                    ),
+                ),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_orders",
+                        to="contracts.servicecontract",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "equipment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_orders",
+                        to="assets.equipment",
+                    ),
+                ),
+                (
+                    "maintenance_plan",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="work_orders",
+                        to="assets.maintenanceplan",
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_orders",
+                        to="assets.site",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work order',
-                'verbose_name_plural': 'work orders',
-                'ordering': ['-created_at'],
+                "verbose_name": "work order",
+                "verbose_name_plural": "work orders",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('csat', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)], verbose_name='CSAT (1–5)')),
-                ('nps', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(10)], verbose_name='NPS (0–10)')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('submitted_at', models.DateTimeField(verbose_name='submitted at')),
-                ('work_order', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='survey', to='tickets.workorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "csat",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(5),
+                        ],
+                        verbose_name="CSAT (1–5)",
+                    ),
+                ),
+                (
+                    "nps",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(10)],
+                        verbose_name="NPS (0–10)",
+                    ),
+                ),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                ("submitted_at", models.DateTimeField(verbose_name="submitted at")),
+                (
+                    "work_order",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey",
+                        to="tickets.workorder",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'survey',
-                'verbose_name_plural': 'surveys',
+                "verbose_name": "survey",
+                "verbose_name_plural": "surveys",
             },
         ),
         migrations.CreateModel(
-            name='Signature',
+            name="Signature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.FileField(upload_to='signatures/%Y/%m/', verbose_name='image (PNG)')),
-                ('signer_name', models.CharField(max_length=200, verbose_name='signer name')),
-                ('signed_at', models.DateTimeField(verbose_name='signed at')),
-                ('captured_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('work_order', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='signature', to='tickets.workorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("image", models.FileField(upload_to="signatures/%Y/%m/", verbose_name="image (PNG)")),
+                ("signer_name", models.CharField(max_length=200, verbose_name="signer name")),
+                ("signed_at", models.DateTimeField(verbose_name="signed at")),
+                (
+                    "captured_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signature",
+                        to="tickets.workorder",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'signature',
-                'verbose_name_plural': 'signatures',
+                "verbose_name": "signature",
+                "verbose_name_plural": "signatures",
             },
         ),
         migrations.CreateModel(
-            name='ServiceReport',
+            name="ServiceReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pdf', models.FileField(upload_to='reports/%Y/%m/', verbose_name='PDF')),
-                ('generated_at', models.DateTimeField(verbose_name='generated at')),
-                ('emailed_at', models.DateTimeField(blank=True, null=True, verbose_name='emailed at')),
-                ('emailed_to', models.CharField(blank=True, max_length=254, verbose_name='emailed to')),
-                ('work_order', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='service_report', to='tickets.workorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("pdf", models.FileField(upload_to="reports/%Y/%m/", verbose_name="PDF")),
+                ("generated_at", models.DateTimeField(verbose_name="generated at")),
+                ("emailed_at", models.DateTimeField(blank=True, null=True, verbose_name="emailed at")),
+                ("emailed_to", models.CharField(blank=True, max_length=254, verbose_name="emailed to")),
+                (
+                    "work_order",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="service_report",
+                        to="tickets.workorder",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'service report',
-                'verbose_name_plural': 'service reports',
+                "verbose_name": "service report",
+                "verbose_name_plural": "service reports",
             },
         ),
         migrations.CreateModel(
-            name='PartUsage',
+            name="PartUsage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('part_number', models.CharField(max_length=64, verbose_name='part number')),
-                ('description', models.CharField(blank=True, max_length=200, verbose_name='description')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=10, verbose_name='quantity')),
-                ('unit_cost', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='unit cost')),
-                ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
-                ('recorded_at', models.DateTimeField(verbose_name='recorded at')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='tickets.workorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("part_number", models.CharField(max_length=64, verbose_name="part number")),
+                ("description", models.CharField(blank=True, max_length=200, verbose_name="description")),
+                ("quantity", models.DecimalField(decimal_places=3, max_digits=10, verbose_name="quantity")),
+                ("unit_cost", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="unit cost")),
+                ("currency", models.CharField(default="CNY", max_length=3, verbose_name="currency")),
+                ("recorded_at", models.DateTimeField(verbose_name="recorded at")),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="parts",
+                        to="tickets.workorder",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'part used',
-                'verbose_name_plural': 'parts used',
-                'ordering': ['work_order', 'recorded_at'],
+                "verbose_name": "part used",
+                "verbose_name_plural": "parts used",
+                "ordering": ["work_order", "recorded_at"],
             },
         ),
         migrations.CreateModel(
-            name='ChecklistItem',
+            name="ChecklistItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('label', models.CharField(max_length=200, verbose_name='label')),
-                ('kind', models.CharField(choices=[('pass_fail', 'Pass / fail'), ('value', 'Value'), ('text', 'Text')], default='pass_fail', max_length=12, verbose_name='kind')),
-                ('unit', models.CharField(blank=True, max_length=20, verbose_name='unit')),
-                ('required', models.BooleanField(default=True, verbose_name='required')),
-                ('result', models.CharField(blank=True, choices=[('pass', 'Pass'), ('fail', 'Fail'), ('na', 'Not applicable')], max_length=4, verbose_name='result')),
-                ('value', models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True, verbose_name='value')),
-                ('text', models.TextField(blank=True, verbose_name='text')),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('answered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checklist', to='tickets.workorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                ("label", models.CharField(max_length=200, verbose_name="label")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("pass_fail", "Pass / fail"), ("value", "Value"), ("text", "Text")],
+                        default="pass_fail",
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("unit", models.CharField(blank=True, max_length=20, verbose_name="unit")),
+                ("required", models.BooleanField(default=True, verbose_name="required")),
+                (
+                    "result",
+                    models.CharField(
+                        blank=True,
+                        choices=[("pass", "Pass"), ("fail", "Fail"), ("na", "Not applicable")],
+                        max_length=4,
+                        verbose_name="result",
+                    ),
+                ),
+                (
+                    "value",
+                    models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="value"
+                    ),
+                ),
+                ("text", models.TextField(blank=True, verbose_name="text")),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "answered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checklist",
+                        to="tickets.workorder",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'checklist item',
-                'verbose_name_plural': 'checklist items',
-                'ordering': ['work_order', 'position'],
+                "verbose_name": "checklist item",
+                "verbose_name_plural": "checklist items",
+                "ordering": ["work_order", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('photo', 'Photo'), ('document', 'Document')], default='photo', max_length=12, verbose_name='kind')),
-                ('file', models.FileField(upload_to='attachments/%Y/%m/', verbose_name='file')),
-                ('content_type', models.CharField(max_length=100, verbose_name='content type')),
-                ('size_bytes', models.PositiveIntegerField(verbose_name='size (bytes)')),
-                ('sha256', models.CharField(max_length=64)),
-                ('caption', models.CharField(blank=True, max_length=200, verbose_name='caption')),
-                ('uploaded_at', models.DateTimeField(verbose_name='uploaded at')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='tickets.workorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("photo", "Photo"), ("document", "Document")],
+                        default="photo",
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("file", models.FileField(upload_to="attachments/%Y/%m/", verbose_name="file")),
+                ("content_type", models.CharField(max_length=100, verbose_name="content type")),
+                ("size_bytes", models.PositiveIntegerField(verbose_name="size (bytes)")),
+                ("sha256", models.CharField(max_length=64)),
+                ("caption", models.CharField(blank=True, max_length=200, verbose_name="caption")),
+                ("uploaded_at", models.DateTimeField(verbose_name="uploaded at")),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="tickets.workorder",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attachment',
-                'verbose_name_plural': 'attachments',
-                'ordering': ['work_order', 'uploaded_at'],
+                "verbose_name": "attachment",
+                "verbose_name_plural": "attachments",
+                "ordering": ["work_order", "uploaded_at"],
             },
         ),
         migrations.CreateModel(
-            name='WorkOrderEvent',
+            name="WorkOrderEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(choices=[('created', 'Created'), ('status_changed', 'Status changed'), ('assigned', 'Assigned'), ('updated', 'Updated'), ('sla_breached', 'SLA breached'), ('checklist_answered', 'Checklist answered'), ('part_used', 'Part used'), ('attachment_added', 'Attachment added'), ('signed', 'Signed'), ('meter_read', 'Meter read'), ('report_sent', 'Service report sent'), ('note', 'Note')], max_length=24, verbose_name='type')),
-                ('from_status', models.CharField(blank=True, max_length=16)),
-                ('to_status', models.CharField(blank=True, max_length=16)),
-                ('at', models.DateTimeField(verbose_name='at')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True, verbose_name='recorded at')),
-                ('location', django.contrib.gis.db.models.fields.PointField(blank=True, geography=True, null=True, srid=4326, verbose_name='location')),
-                ('distance_from_site_m', models.FloatField(blank=True, null=True)),
-                ('flagged', models.BooleanField(default=False)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('idempotency_key', models.CharField(blank=True, max_length=100, null=True, unique=True)),
-                ('by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='tickets.workorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("status_changed", "Status changed"),
+                            ("assigned", "Assigned"),
+                            ("updated", "Updated"),
+                            ("sla_breached", "SLA breached"),
+                            ("checklist_answered", "Checklist answered"),
+                            ("part_used", "Part used"),
+                            ("attachment_added", "Attachment added"),
+                            ("signed", "Signed"),
+                            ("meter_read", "Meter read"),
+                            ("report_sent", "Service report sent"),
+                            ("note", "Note"),
+                        ],
+                        max_length=24,
+                        verbose_name="type",
+                    ),
+                ),
+                ("from_status", models.CharField(blank=True, max_length=16)),
+                ("to_status", models.CharField(blank=True, max_length=16)),
+                ("at", models.DateTimeField(verbose_name="at")),
+                ("recorded_at", models.DateTimeField(auto_now_add=True, verbose_name="recorded at")),
+                (
+                    "location",
+                    django.contrib.gis.db.models.fields.PointField(
+                        blank=True, geography=True, null=True, srid=4326, verbose_name="location"
+                    ),
+                ),
+                ("distance_from_site_m", models.FloatField(blank=True, null=True)),
+                ("flagged", models.BooleanField(default=False)),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                ("idempotency_key", models.CharField(blank=True, max_length=100, null=True, unique=True)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="tickets.workorder",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work order event',
-                'verbose_name_plural': 'work order events',
-                'ordering': ['work_order', 'at', 'id'],
+                "verbose_name": "work order event",
+                "verbose_name_plural": "work order events",
+                "ordering": ["work_order", "at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['status', 'priority'], name='work_order_status_prio_idx'),
+            model_name="workorder",
+            index=models.Index(fields=["status", "priority"], name="work_order_status_prio_idx"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['assigned_technician', 'planned_start'], name='work_order_tech_day_idx'),
+            model_name="workorder",
+            index=models.Index(
+                fields=["assigned_technician", "planned_start"], name="work_order_tech_day_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['account', 'created_at'], name='work_order_account_idx'),
+            model_name="workorder",
+            index=models.Index(fields=["account", "created_at"], name="work_order_account_idx"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['equipment', 'completed_at'], name='work_order_equipment_idx'),
+            model_name="workorder",
+            index=models.Index(fields=["equipment", "completed_at"], name="work_order_equipment_idx"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(condition=models.Q(('status__in', ['new', 'scheduled', 'dispatched', 'en_route', 'on_site', 'in_progress'])), fields=['sla_resolution_due'], name='work_order_open_sla_idx'),
+            model_name="workorder",
+            index=models.Index(
+                condition=models.Q(
+                    ("status__in", ["new", "scheduled", "dispatched", "en_route", "on_site", "in_progress"])
+                ),
+                fields=["sla_resolution_due"],
+                name="work_order_open_sla_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workorder',
-            constraint=models.CheckConstraint(condition=models.Q(('estimated_minutes__gt', 0)), name='work_order_estimate_positive'),
+            model_name="workorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("estimated_minutes__gt", 0)), name="work_order_estimate_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workorder',
-            constraint=models.CheckConstraint(condition=models.Q(('latest_end__isnull', True), ('earliest_start__isnull', True), ('latest_end__gt', models.F('earliest_start')), _connector='OR'), name='work_order_window_ordered'),
+            model_name="workorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("latest_end__isnull", True),
+                    ("earliest_start__isnull", True),
+                    ("latest_end__gt", models.F("earliest_start")),
+                    _connector="OR",
+                ),
+                name="work_order_window_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workorder',
-            constraint=models.CheckConstraint(condition=models.Q(('planned_end__isnull', True), ('planned_start__isnull', True), ('planned_end__gt', models.F('planned_start')), _connector='OR'), name='work_order_planned_ordered'),
+            model_name="workorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("planned_end__isnull", True),
+                    ("planned_start__isnull", True),
+                    ("planned_end__gt", models.F("planned_start")),
+                    _connector="OR",
+                ),
+                name="work_order_planned_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workorder',
-            constraint=models.CheckConstraint(condition=models.Q(('actual_end__isnull', True), ('actual_start__isnull', True), ('actual_end__gte', models.F('actual_start')), _connector='OR'), name='work_order_actual_ordered'),
+            model_name="workorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("actual_end__isnull", True),
+                    ("actual_start__isnull", True),
+                    ("actual_end__gte", models.F("actual_start")),
+                    _connector="OR",
+                ),
+                name="work_order_actual_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workorder',
-            constraint=models.CheckConstraint(condition=models.Q(('version__gte', 1)), name='work_order_version_positive'),
+            model_name="workorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("version__gte", 1)), name="work_order_version_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workorder',
-            constraint=models.CheckConstraint(condition=models.Q(('priority__range', (1, 4))), name='work_order_priority_range'),
+            model_name="workorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("priority__range", (1, 4))), name="work_order_priority_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workorder',
-            constraint=models.UniqueConstraint(condition=models.Q(('maintenance_plan__isnull', False)), fields=('maintenance_plan', 'pm_due_date'), name='work_order_one_per_plan_due_date'),
+            model_name="workorder",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("maintenance_plan__isnull", False)),
+                fields=("maintenance_plan", "pm_due_date"),
+                name="work_order_one_per_plan_due_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('csat__isnull', True), ('csat__range', (1, 5)), _connector='OR'), name='survey_csat_range'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("csat__isnull", True), ("csat__range", (1, 5)), _connector="OR"),
+                name="survey_csat_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('nps__isnull', True), ('nps__range', (0, 10)), _connector='OR'), name='survey_nps_range'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("nps__isnull", True), ("nps__range", (0, 10)), _connector="OR"),
+                name="survey_nps_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signature',
-            constraint=models.CheckConstraint(condition=models.Q(('signer_name', ''), _negated=True), name='signature_signer_named'),
+            model_name="signature",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("signer_name", ""), _negated=True), name="signature_signer_named"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='partusage',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='part_usage_quantity_positive'),
+            model_name="partusage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="part_usage_quantity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='partusage',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_cost__gte', 0)), name='part_usage_cost_not_negative'),
+            model_name="partusage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unit_cost__gte", 0)), name="part_usage_cost_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checklistitem',
-            constraint=models.UniqueConstraint(fields=('work_order', 'position'), name='checklist_item_position_unique'),
+            model_name="checklistitem",
+            constraint=models.UniqueConstraint(
+                fields=("work_order", "position"), name="checklist_item_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='attachment',
-            constraint=models.CheckConstraint(condition=models.Q(('size_bytes__gt', 0)), name='attachment_not_empty'),
+            model_name="attachment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("size_bytes__gt", 0)), name="attachment_not_empty"
+            ),
         ),
         migrations.AddIndex(
-            model_name='workorderevent',
-            index=models.Index(fields=['work_order', 'at'], name='work_order_event_timeline_idx'),
+            model_name="workorderevent",
+            index=models.Index(fields=["work_order", "at"], name="work_order_event_timeline_idx"),
         ),
         migrations.AddIndex(
-            model_name='workorderevent',
-            index=models.Index(fields=['type', 'at'], name='work_order_event_type_at_idx'),
+            model_name="workorderevent",
+            index=models.Index(fields=["type", "at"], name="work_order_event_type_at_idx"),
         ),
     ]

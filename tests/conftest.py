@@ -1,0 +1,36 @@
+"""Named personas shared by every test: a dispatcher, two technicians, an account manager,
+an admin. Each is a real user in its role group (groups come from a migration)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+
+from fieldservice import roles
+from tests import factories
+
+
+@pytest.fixture
+def dispatcher(db: None) -> User:
+    return factories.user(username="dispatcher", role=roles.DISPATCHER)
+
+
+@pytest.fixture
+def account_manager(db: None) -> User:
+    return factories.user(username="manager", role=roles.ACCOUNT_MANAGER)
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    person = factories.user(username="admin", role=roles.ADMIN, is_staff=True, is_superuser=True)
+    return person
+
+
+@pytest.fixture
+def tech_a(db: None) -> User:
+    return factories.user(username="tech01", role=roles.TECHNICIAN)
+
+
+@pytest.fixture
+def tech_b(db: None) -> User:
+    return factories.user(username="tech02", role=roles.TECHNICIAN)
