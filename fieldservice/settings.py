@@ -268,3 +268,22 @@ DEFAULT_SLA_HOURS = {1: (4, 24), 2: (8, 48), 3: (24, 120), 4: (72, 240)}
 # Business-hours SLA calendar, in the site's time zone, Monday to Friday.
 SLA_BUSINESS_DAY_START = "08:00"
 SLA_BUSINESS_DAY_END = "18:00"
+# Calendar for work orders that no contract covers.
+DEFAULT_SLA_CALENDAR = "business_hours"
+DEFAULT_ESTIMATED_MINUTES = 60
+# A corrective visit to the same equipment within this many days of a completed one means
+# the earlier visit did not fix it the first time.
+FIRST_TIME_FIX_WINDOW_DAYS = 30
+
+# Periodic tasks (run by a single `celery beat`; see deploy/).
+CELERY_BEAT_SCHEDULE = {
+    "preventive-work-orders": {
+        "task": "tickets.tasks.preventive_work_orders_generate",
+        "schedule": 24 * 60 * 60,
+    },
+    "sla-breaches": {"task": "tickets.tasks.sla_breaches_sweep", "schedule": 5 * 60},
+}
+# Preventive work orders are created this many days ahead of their due date.
+PM_HORIZON_DAYS = env_int("PM_HORIZON_DAYS", 14, minimum=0)
+# Meter-based plans project the due date from the average daily usage of this many days.
+PM_USAGE_WINDOW_DAYS = 90

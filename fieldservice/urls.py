@@ -2,7 +2,7 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import path
+from django.urls import include, path
 
 from fieldservice.api import api
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("", include("tickets.urls")),
 ]
 
 if settings.DEBUG:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -191,7 +192,7 @@ class WorkOrderEvent(models.Model):
     # Arrived far from the site (metres); set by the arrival check.
     distance_from_site_m = models.FloatField(null=True, blank=True)
     flagged = models.BooleanField(default=False)
-    payload = models.JSONField(default=dict, blank=True)
+    payload = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     idempotency_key = models.CharField(max_length=100, unique=True, null=True, blank=True)
 
     class Meta:

@@ -1,0 +1,571 @@
+"""Every write to a work order: creation, edits, and the lifecycle state machine.
+
+    new → scheduled → dispatched → en_route → on_site → in_progress ⇄ on_hold → completed → closed
+    any open state → cancelled;  scheduled → new (unassign);  dispatched → scheduled (recall)
+
+Each service locks the work order row (select_for_update) so that two writers cannot both
+read version N and both write N+1; the caller's `version` must match the row's, or the
+call is refused with a version conflict instead of silently overwriting. Each records a
+WorkOrderEvent (the audit trail) and schedules side effects with transaction.on_commit.
+Lock order across the project: technician → work order → contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.contrib.gis.geos import Point
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from assets.models import Equipment, MaintenancePlan, Site
+from contracts.selectors import coverage_for
+from fieldservice import roles
+from fieldservice.errors import Conflict, Invalid
+from tickets import sla
+from tickets.models import WORK_ORDER_NUMBER_SEQUENCE, ChecklistItem, WorkOrder, WorkOrderEvent
+
+Status = WorkOrder.Status
+EventType = WorkOrderEvent.Type
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset({Status.SCHEDULED, Status.CANCELLED}),
+    Status.SCHEDULED: frozenset({Status.NEW, Status.DISPATCHED, Status.CANCELLED}),
+    Status.DISPATCHED: frozenset({Status.SCHEDULED, Status.EN_ROUTE, Status.CANCELLED}),
+    Status.EN_ROUTE: frozenset({Status.ON_SITE, Status.CANCELLED}),
+    Status.ON_SITE: frozenset({Status.IN_PROGRESS, Status.CANCELLED}),
+    Status.IN_PROGRESS: frozenset({Status.ON_HOLD, Status.COMPLETED, Status.CANCELLED}),
+    Status.ON_HOLD: frozenset({Status.IN_PROGRESS, Status.CANCELLED}),
+    Status.COMPLETED: frozenset({Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+# First-time fix is measured on repair visits; preventive work is planned, not a fix.
+REPAIR_KINDS = (WorkOrder.Kind.CORRECTIVE, WorkOrder.Kind.EMERGENCY)
+EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "priority",
+        "estimated_minutes",
+        "required_skills",
+        "earliest_start",
+        "latest_end",
+    }
+)
+
+
+def _next_number(at: dt.datetime) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s)", [WORK_ORDER_NUMBER_SEQUENCE])
+        (sequence_value,) = cursor.fetchone()
+    return f"WO-{at.year}-{sequence_value:06d}"
+
+
+def _sla_calendar(work_order: WorkOrder) -> sla.Calendar:
+    kind = work_order.contract.sla_calendar if work_order.contract else settings.DEFAULT_SLA_CALENDAR
+    return sla.Calendar.for_site(kind=kind, time_zone=work_order.site.time_zone)
+
+
+def _set_sla_due(work_order: WorkOrder, *, opened_at: dt.datetime) -> None:
+    """Set the contract (if any), billability and the two SLA due times from its terms."""
+    coverage = None
+    response_hours: Decimal | int
+    resolution_hours: Decimal | int
+    if work_order.equipment_id:
+        local_day = opened_at.astimezone(ZoneInfo(work_order.site.time_zone)).date()
+        coverage = coverage_for(
+            equipment_id=work_order.equipment_id, on=local_day, priority=work_order.priority
+        )
+    if coverage is None:
+        response_hours, resolution_hours = settings.DEFAULT_SLA_HOURS[work_order.priority]
+        work_order.contract = None
+        work_order.billable = True
+    else:
+        response_hours, resolution_hours = coverage.response_hours, coverage.resolution_hours
+        work_order.contract = coverage.contract
+        work_order.billable = False
+    calendar = _sla_calendar(work_order)
+    work_order.sla_response_due = sla.due_after(calendar, opened_at, response_hours)
+    resolution_due = sla.due_after(calendar, opened_at, resolution_hours)
+    work_order.sla_resolution_due = calendar.add(resolution_due, work_order.sla_paused_minutes)
+
+
+def _record(
+    work_order: WorkOrder,
+    type: str,
+    *,
+    by: User | None,
+    at: dt.datetime,
+    from_status: str = "",
+    to_status: str = "",
+    location: Point | None = None,
+    payload: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> WorkOrderEvent:
+    return WorkOrderEvent.objects.create(
+        work_order=work_order,
+        type=type,
+        at=at,
+        by=by if by is not None and by.is_authenticated else None,
+        from_status=from_status,
+        to_status=to_status,
+        location=location,
+        payload=payload or {},
+        idempotency_key=idempotency_key,
+    )
+
+
+def _lock(work_order: WorkOrder, version: int | None) -> WorkOrder:
+    """Re-read the row under a lock and check the caller saw the latest version.
+
+    Race: a dispatcher reassigning while the technician's app posts an event; the lock
+    serialises them and the version tells the later one it acted on stale data.
+    """
+    locked = (
+        WorkOrder.objects.select_for_update(of=("self",))
+        .select_related("site", "contract")
+        .get(pk=work_order.pk)
+    )
+    if version is not None and locked.version != version:
+        raise Conflict(
+            f"{locked.number} was changed by someone else: it is at version {locked.version}, "
+            f"you sent {version}. Reload it and try again.",
+            code="version_conflict",
+            details={"current_version": locked.version, "status": locked.status},
+        )
+    return locked
+
+
+def _check_transition(work_order: WorkOrder, to: str) -> None:
+    if to not in TRANSITIONS[work_order.status]:
+        raise Conflict(
+            f"{work_order.number} cannot go from {work_order.status} to {to}.",
+            code="illegal_transition",
+            details={"current": work_order.status, "requested": to},
+        )
+
+
+def _move(
+    work_order: WorkOrder,
+    to: str,
+    *,
+    by: User | None,
+    at: dt.datetime,
+    fields: dict[str, Any] | None = None,
+    location: Point | None = None,
+    payload: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> WorkOrderEvent:
+    _check_transition(work_order, to)
+    from_status = work_order.status
+    for name, value in (fields or {}).items():
+        setattr(work_order, name, value)
+    work_order.status = to
+    work_order.version += 1
+    work_order.save(update_fields=[*(fields or {}), "status", "version", "updated_at"])
+    return _record(
+        work_order,
+        EventType.STATUS_CHANGED,
+        by=by,
+        at=at,
+        from_status=from_status,
+        to_status=to,
+        location=location,
+        payload=payload,
+        idempotency_key=idempotency_key,
+    )
+
+
+# --- creation and edits ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def work_order_create(
+    *,
+    site: Site,
+    kind: str,
+    title: str,
+    by: User | None,
+    priority: int = 3,
+    equipment: Equipment | None = None,
+    description: str = "",
+    required_skills: dict[str, int] | None = None,
+    estimated_minutes: int | None = None,
+    earliest_start: dt.datetime | None = None,
+    latest_end: dt.datetime | None = None,
+    maintenance_plan: MaintenancePlan | None = None,
+    pm_due_date: dt.date | None = None,
+    checklist: Iterable[dict[str, Any]] = (),
+    at: dt.datetime | None = None,
+) -> WorkOrder:
+    """Open a work order: number, contract and SLA clocks, required skills, checklist."""
+    at = at or timezone.now()
+    if equipment is not None and equipment.site_id != site.pk:
+        raise Invalid("The equipment is not installed at this site.", code="equipment_not_at_site")
+    if equipment is not None and equipment.status == Equipment.Status.DECOMMISSIONED:
+        raise Invalid("The equipment is decommissioned.", code="equipment_decommissioned")
+    if required_skills is None:
+        required_skills = (
+            {equipment.equipment_model.required_skill: equipment.equipment_model.required_skill_level}
+            if equipment is not None
+            else {}
+        )
+    work_order = WorkOrder(
+        number=_next_number(at),
+        kind=kind,
+        priority=priority,
+        title=title,
+        description=description,
+        account_id=site.account_id,
+        site=site,
+        equipment=equipment,
+        maintenance_plan=maintenance_plan,
+        pm_due_date=pm_due_date,
+        required_skills=required_skills,
+        estimated_minutes=estimated_minutes or settings.DEFAULT_ESTIMATED_MINUTES,
+        earliest_start=earliest_start,
+        latest_end=latest_end,
+        created_at=at,
+        created_by=by if by is not None and by.is_authenticated else None,
+    )
+    _set_sla_due(work_order, opened_at=at)
+    work_order.save()
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            work_order=work_order,
+            position=position,
+            label=item["label"],
+            kind=item.get("kind", ChecklistItem.Kind.PASS_FAIL),
+            unit=item.get("unit", ""),
+            required=item.get("required", True),
+        )
+        for position, item in enumerate(checklist, start=1)
+    )
+    _record(work_order, EventType.CREATED, by=by, at=at, to_status=work_order.status, payload={"kind": kind})
+    if kind in REPAIR_KINDS and equipment is not None:
+        _mark_earlier_visits_not_fixed(work_order, equipment=equipment, at=at, by=by)
+    return work_order
+
+
+def _mark_earlier_visits_not_fixed(
+    work_order: WorkOrder, *, equipment: Equipment, at: dt.datetime, by: User | None
+) -> None:
+    """A repair visit within the window of a completed one: that one did not fix it first time."""
+    window_start = at - dt.timedelta(days=settings.FIRST_TIME_FIX_WINDOW_DAYS)
+    earlier = (
+        WorkOrder.objects.select_for_update(of=("self",))
+        .filter(
+            equipment=equipment,
+            kind__in=REPAIR_KINDS,
+            status__in=(Status.COMPLETED, Status.CLOSED),
+            completed_at__gte=window_start,
+            completed_at__lte=at,
+        )
+        .exclude(first_time_fix=False)
+        .order_by("pk")
+    )
+    for visit in earlier:
+        visit.first_time_fix = False
+        visit.version += 1
+        visit.save(update_fields=["first_time_fix", "version", "updated_at"])
+        _record(
+            visit,
+            EventType.UPDATED,
+            by=by,
+            at=at,
+            payload={"first_time_fix": False, "repeat": work_order.number},
+        )
+
+
+@transaction.atomic
+def work_order_update(*, work_order: WorkOrder, by: User | None, version: int, **changes: Any) -> WorkOrder:
+    """Change the editable fields; a new priority or window re-derives the SLA clocks."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise Invalid(f"These fields cannot be edited: {', '.join(sorted(unknown))}.", code="not_editable")
+    locked = _lock(work_order, version)
+    if not locked.is_open:
+        raise Conflict(f"{locked.number} is {locked.status} and can no longer be edited.", code="closed")
+    changed = {name: value for name, value in changes.items() if getattr(locked, name) != value}
+    if not changed:
+        return locked
+    for name, value in changed.items():
+        setattr(locked, name, value)
+    if locked.earliest_start and locked.latest_end and locked.latest_end <= locked.earliest_start:
+        raise Invalid("The latest end must be after the earliest start.", code="window_ordered")
+    update_fields = [*changed, "version", "updated_at"]
+    if "priority" in changed:
+        _set_sla_due(locked, opened_at=locked.created_at)
+        update_fields += ["sla_response_due", "sla_resolution_due", "contract", "billable"]
+    locked.version += 1
+    locked.save(update_fields=update_fields)
+    _record(locked, EventType.UPDATED, by=by, at=timezone.now(), payload={"changed": changed})
+    return locked
+
+
+# --- the lifecycle ----------------------------------------------------------------------------
+
+
+def _technician_user(user: User) -> User:
+    if not roles.has_role(user, roles.TECHNICIAN):
+        raise Invalid(f"{user} is not a technician.", code="not_a_technician")
+    return user
+
+
+@transaction.atomic
+def work_order_schedule(
+    *,
+    work_order: WorkOrder,
+    technician: User,
+    planned_start: dt.datetime,
+    planned_end: dt.datetime,
+    by: User | None,
+    version: int | None,
+    at: dt.datetime | None = None,
+    reason: str = "",
+) -> WorkOrder:
+    """Assign a technician and planned times. On a scheduled or dispatched job it reassigns:
+    a dispatched job goes back to scheduled, since the new technician has not received it."""
+    at = at or timezone.now()
+    if planned_end <= planned_start:
+        raise Invalid("The planned end must be after the planned start.", code="planned_ordered")
+    locked = _lock(work_order, version)
+    fields = {
+        "assigned_technician": _technician_user(technician),
+        "planned_start": planned_start,
+        "planned_end": planned_end,
+    }
+    payload = {"technician": technician.get_username(), "planned_start": planned_start, "reason": reason}
+    if locked.status in (Status.NEW, Status.DISPATCHED):
+        _move(locked, Status.SCHEDULED, by=by, at=at, fields=fields, payload=payload)
+    elif locked.status == Status.SCHEDULED:
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.version += 1
+        locked.save(update_fields=[*fields, "version", "updated_at"])
+        _record(locked, EventType.ASSIGNED, by=by, at=at, payload=payload)
+    else:
+        raise Conflict(
+            f"{locked.number} is {locked.status}: it can only be (re)scheduled before the technician leaves.",
+            code="illegal_transition",
+            details={"current": locked.status, "requested": Status.SCHEDULED},
+        )
+    return locked
+
+
+@transaction.atomic
+def work_order_unschedule(*, work_order: WorkOrder, by: User | None, version: int | None) -> WorkOrder:
+    locked = _lock(work_order, version)
+    fields = {"assigned_technician": None, "planned_start": None, "planned_end": None}
+    _move(locked, Status.NEW, by=by, at=timezone.now(), fields=fields)
+    return locked
+
+
+def _simple(to: str, fields_at: tuple[str, ...] = ()) -> Callable[..., WorkOrder]:
+    """Build a service for a transition that only stamps `fields_at` with the event time."""
+
+    @transaction.atomic
+    def service(
+        *,
+        work_order: WorkOrder,
+        by: User | None,
+        version: int | None,
+        at: dt.datetime | None = None,
+        location: Point | None = None,
+        payload: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> WorkOrder:
+        at = at or timezone.now()
+        locked = _lock(work_order, version)
+        fields = {name: at for name in fields_at if getattr(locked, name) is None}
+        _move(
+            locked, to, by=by, at=at, fields=fields, location=location, payload=payload,
+            idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return locked
+
+    service.__name__ = f"work_order_{to}"
+    return service
+
+
+work_order_dispatch = _simple(Status.DISPATCHED)
+work_order_recall = _simple(Status.SCHEDULED)
+work_order_start_travel = _simple(Status.EN_ROUTE)
+# Response SLA is met when the technician is on site: that is what an on-site contract promises.
+work_order_arrive = _simple(Status.ON_SITE, ("arrived_at", "responded_at"))
+work_order_start_work = _simple(Status.IN_PROGRESS, ("actual_start",))
+work_order_close = _simple(Status.CLOSED)
+
+
+@transaction.atomic
+def work_order_hold(
+    *,
+    work_order: WorkOrder,
+    by: User | None,
+    version: int | None,
+    reason: str,
+    at: dt.datetime | None = None,
+    idempotency_key: str | None = None,
+) -> WorkOrder:
+    """Pause the work (waiting for parts, customer): the resolution clock stops."""
+    at = at or timezone.now()
+    locked = _lock(work_order, version)
+    _move(
+        locked, Status.ON_HOLD, by=by, at=at, fields={"on_hold_since": at}, payload={"reason": reason},
+        idempotency_key=idempotency_key,
+    )  # fmt: skip
+    return locked
+
+
+@transaction.atomic
+def work_order_resume(
+    *,
+    work_order: WorkOrder,
+    by: User | None,
+    version: int | None,
+    at: dt.datetime | None = None,
+    idempotency_key: str | None = None,
+) -> WorkOrder:
+    """Resume after a hold: the resolution due time moves by the working time spent on hold."""
+    at = at or timezone.now()
+    locked = _lock(work_order, version)
+    fields: dict[str, Any] = {"on_hold_since": None}
+    if locked.on_hold_since is not None and locked.sla_resolution_due is not None:
+        calendar = _sla_calendar(locked)
+        paused = calendar.minutes_between(locked.on_hold_since, at)
+        fields["sla_paused_minutes"] = locked.sla_paused_minutes + round(paused)
+        fields["sla_resolution_due"] = calendar.add(locked.sla_resolution_due, paused)
+    _move(locked, Status.IN_PROGRESS, by=by, at=at, fields=fields, idempotency_key=idempotency_key)
+    return locked
+
+
+def completion_missing(work_order: WorkOrder, *, resolution: str) -> list[dict[str, str]]:
+    """What still stands between this work order and completion, one entry per gap."""
+    missing = [
+        {"field": f"checklist[{item.position}]", "message": f"Required check not answered: {item.label}"}
+        for item in work_order.checklist.filter(required=True, result="", value__isnull=True, text="")
+    ]
+    requires_signature = work_order.contract is not None and work_order.contract.requires_signature
+    if requires_signature and not hasattr(work_order, "signature"):
+        missing.append({"field": "signature", "message": "The contract requires the customer's signature."})
+    if not resolution.strip():
+        missing.append({"field": "resolution", "message": "Describe what was done."})
+    return missing
+
+
+@transaction.atomic
+def work_order_complete(
+    *,
+    work_order: WorkOrder,
+    by: User | None,
+    version: int | None,
+    resolution: str,
+    resolution_code: str = "",
+    at: dt.datetime | None = None,
+    location: Point | None = None,
+    idempotency_key: str | None = None,
+) -> WorkOrder:
+    """Finish the job. Refused with the list of what is missing; on success the service
+    report is generated and sent after the transaction commits."""
+    at = at or timezone.now()
+    locked = _lock(work_order, version)
+    _check_transition(locked, Status.COMPLETED)
+    missing = completion_missing(locked, resolution=resolution)
+    if missing:
+        raise Invalid(
+            f"{locked.number} cannot be completed yet: {len(missing)} item(s) missing.",
+            code="completion_incomplete",
+            details={"missing": missing},
+        )
+    fields = {
+        "resolution": resolution,
+        "resolution_code": resolution_code,
+        "completed_at": at,
+        "actual_end": at,
+        "first_time_fix": True if locked.kind in REPAIR_KINDS else None,
+    }
+    _move(
+        locked,
+        Status.COMPLETED,
+        by=by,
+        at=at,
+        fields=fields,
+        location=location,
+        idempotency_key=idempotency_key,
+    )
+    transaction.on_commit(lambda: _enqueue_service_report(locked.pk))
+    return locked
+
+
+def _enqueue_service_report(work_order_id: int) -> None:
+    from tickets.tasks import service_report_generate
+
+    service_report_generate.delay(work_order_id)
+
+
+@transaction.atomic
+def work_order_cancel(
+    *, work_order: WorkOrder, by: User | None, version: int | None, reason: str
+) -> WorkOrder:
+    locked = _lock(work_order, version)
+    _move(locked, Status.CANCELLED, by=by, at=timezone.now(), payload={"reason": reason})
+    return locked
+
+
+TRANSITION_SERVICES = {
+    Status.DISPATCHED: work_order_dispatch,
+    Status.EN_ROUTE: work_order_start_travel,
+    Status.ON_SITE: work_order_arrive,
+    Status.IN_PROGRESS: work_order_start_work,
+    Status.CLOSED: work_order_close,
+}
+
+
+# --- SLA breaches -------------------------------------------------------------------------------
+
+
+def sla_breaches_record(*, now: dt.datetime | None = None) -> int:
+    """Write one `sla_breached` event per breach (response, resolution) of open work orders.
+
+    Safe to run often and concurrently: the event's idempotency key is unique per work order
+    and clock, so a breach is recorded once however many sweeps see it.
+    """
+    now = now or timezone.now()
+    open_statuses = [s for s in WorkOrder.OPEN_STATUSES if s != Status.ON_HOLD]
+    response_late = Q(sla_response_due__lt=now, responded_at__isnull=True)
+    resolution_late = Q(sla_resolution_due__lt=now)
+    events = []
+    for work_order in WorkOrder.objects.filter(status__in=open_statuses).filter(
+        response_late | resolution_late
+    ):
+        for clock, due in (
+            ("response", work_order.sla_response_due),
+            ("resolution", work_order.sla_resolution_due),
+        ):
+            if due is None or due >= now or (clock == "response" and work_order.responded_at):
+                continue
+            events.append(
+                WorkOrderEvent(
+                    work_order=work_order,
+                    type=EventType.SLA_BREACHED,
+                    at=due,
+                    payload={"clock": clock, "due": due.isoformat()},
+                    idempotency_key=f"sla-breach:{work_order.pk}:{clock}",
+                )
+            )
+    keys = [event.idempotency_key for event in events]
+    recorded = set(
+        WorkOrderEvent.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
+    )
+    new_events = [event for event in events if event.idempotency_key not in recorded]
+    # ignore_conflicts: a concurrent sweep may insert the same breach between our read and write.
+    WorkOrderEvent.objects.bulk_create(new_events, ignore_conflicts=True)
+    return len(new_events)

@@ -1,0 +1,27 @@
+"""Celery tasks for work orders: thin wrappers that take ids and call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def service_report_generate(work_order_id: int) -> None:
+    from tickets.reports import service_report_create
+
+    service_report_create(work_order_id=work_order_id)
+
+
+@shared_task(acks_late=True)
+def sla_breaches_sweep() -> int:
+    from tickets.services import sla_breaches_record
+
+    return sla_breaches_record()
+
+
+@shared_task(acks_late=True)
+def preventive_work_orders_generate() -> int:
+    """Daily: create the preventive work orders that fall due within the horizon."""
+    from tickets.pm import pm_generate
+
+    return len(pm_generate())
