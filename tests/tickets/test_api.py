@@ -1,0 +1,305 @@
+"""The dispatcher and integration API for work orders: who sees and changes what, filters,
+pagination, errors, token auth, and a list whose query count does not grow with the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from fieldservice.models import ApiToken
+from fieldservice.tokens import token_issue, token_revoke
+from tests import factories
+from tickets import services
+from tickets.models import WorkOrder
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/work-orders"
+TOMORROW_9 = (timezone.now() + dt.timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def world(tech_a: User, tech_b: User, account_manager: User) -> dict[str, Any]:
+    """Two accounts, the manager owns the first; one job for each technician, one unassigned."""
+    mine = factories.account(account_manager=account_manager, name="苏州精密电子有限公司")
+    other = factories.account(name="Ningbo Beilun Chillers")
+    unit = factories.equipment(site=factories.site(account=mine))
+    job_a = services.work_order_create(
+        site=unit.site, equipment=unit, kind="corrective", title="Leak", by=None
+    )
+    job_b = services.work_order_create(
+        site=factories.site(account=other), kind="inspection", title="Check", by=None
+    )
+    for job, tech in ((job_a, tech_a), (job_b, tech_b)):
+        services.work_order_schedule(
+            work_order=job, technician=tech, planned_start=TOMORROW_9,
+            planned_end=TOMORROW_9 + dt.timedelta(hours=2), by=None, version=1,
+        )  # fmt: skip
+    free = services.work_order_create(site=unit.site, kind="corrective", title="Noise", priority=1, by=None)
+    return {"job_a": job_a, "job_b": job_b, "free": free, "mine": mine, "unit": unit}
+
+
+def ids(response: Any) -> set[int]:
+    assert response.status_code == 200, response.content
+    return {row["id"] for row in response.json()["items"]}
+
+
+# --- who sees what -----------------------------------------------------------------------------
+
+
+def test_list_scope_per_role(
+    world: dict[str, Any], dispatcher: User, admin_user: User, tech_a: User, account_manager: User
+) -> None:
+    everything = {world["job_a"].pk, world["job_b"].pk, world["free"].pk}
+    assert ids(client_for(dispatcher).get(URL)) == everything
+    assert ids(client_for(admin_user).get(URL)) == everything
+    assert ids(client_for(tech_a).get(URL)) == {world["job_a"].pk}
+    assert ids(client_for(account_manager).get(URL)) == {world["job_a"].pk, world["free"].pk}
+
+
+@pytest.mark.parametrize(
+    ("persona", "job", "status"),
+    [
+        ("dispatcher", "job_b", 200),
+        ("admin_user", "job_b", 200),
+        ("tech_a", "job_a", 200),
+        ("tech_a", "job_b", 404),  # another technician's work order does not exist for them
+        ("account_manager", "job_a", 200),
+        ("account_manager", "job_b", 404),  # not one of their accounts
+    ],
+)
+def test_read_one_per_role(
+    world: dict[str, Any], request: pytest.FixtureRequest, persona: str, job: str, status: int
+) -> None:
+    user = request.getfixturevalue(persona)
+    response = client_for(user).get(f"{URL}/{world[job].pk}")
+    assert response.status_code == status
+    if status == 404:
+        assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("dispatcher", 200), ("admin_user", 200), ("tech_a", 403), ("account_manager", 403)],
+)
+def test_only_planners_change_work_orders(
+    world: dict[str, Any], request: pytest.FixtureRequest, persona: str, status: int
+) -> None:
+    client = client_for(request.getfixturevalue(persona))
+    job = world["job_a"]
+    response = client.patch(
+        f"{URL}/{job.pk}", {"version": job.version + 1, "title": "Leak at valve"}, "application/json"
+    )
+    assert response.status_code == status, response.content
+    created = client.post(URL, {"site_id": job.site_id, "title": "New"}, "application/json")
+    assert created.status_code == (201 if status == 200 else 403)
+
+
+def test_technician_gets_404_not_403_on_other_job_writes(world: dict[str, Any], tech_a: User) -> None:
+    job_b = world["job_b"]
+    response = client_for(tech_a).post(
+        f"{URL}/{job_b.pk}/cancel", {"version": 2, "reason": "x"}, "application/json"
+    )
+    assert response.status_code == 404
+
+
+def test_anonymous_is_401_with_json(world: dict[str, Any]) -> None:
+    response = Client().get(URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+
+
+# --- create, update, transition, cancel --------------------------------------------------------
+
+
+def test_create_sets_number_contract_and_sla(world: dict[str, Any], dispatcher: User) -> None:
+    unit = world["unit"]
+    factories.contract(
+        account=unit.site.account, covers=[unit], start_date=dt.date(2020, 1, 1), end_date=dt.date(2099, 1, 1)
+    )
+    payload = {"site_id": unit.site_id, "equipment_id": unit.pk, "title": "Compressor trips", "priority": 2}
+    response = client_for(dispatcher).post(URL, payload, "application/json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["number"].startswith(f"WO-{timezone.now().year}-")
+    assert body["contract_number"] and body["billable"] is False
+    assert body["sla_response_due"] and body["required_skills"] == {"compressor": 1}
+    assert WorkOrder.objects.get(pk=body["id"]).events.filter(type="created").exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "x", "priority": 5}, "priority"),
+        ({"title": "x", "estimated_minutes": 0}, "estimated_minutes"),
+        ({"title": "x", "required_skills": {"HVAC!": 2}}, "required_skills"),
+        ({"title": "x", "kind": "magic"}, "kind"),
+    ],
+)
+def test_create_validation_errors_are_422_json(
+    world: dict[str, Any], dispatcher: User, payload: dict[str, Any], field: str
+) -> None:
+    response = client_for(dispatcher).post(
+        URL, {"site_id": world["unit"].site_id, **payload}, "application/json"
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert field in str(body["details"])
+
+
+def test_create_for_unknown_site_and_foreign_equipment(world: dict[str, Any], dispatcher: User) -> None:
+    client = client_for(dispatcher)
+    assert (
+        client.post(URL, {"site_id": 999999, "title": "x"}, "application/json").json()["code"]
+        == "unknown_site"
+    )
+    elsewhere = factories.site()
+    response = client.post(
+        URL, {"site_id": elsewhere.pk, "equipment_id": world["unit"].pk, "title": "x"}, "application/json"
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "equipment_not_at_site"
+
+
+def test_update_with_stale_version_is_409(world: dict[str, Any], dispatcher: User) -> None:
+    job = world["job_a"]
+    response = client_for(dispatcher).patch(
+        f"{URL}/{job.pk}", {"version": 1, "title": "Stale"}, "application/json"
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "version_conflict"
+    job.refresh_from_db()
+    assert job.title == "Leak"
+
+
+def test_transition_walk_and_illegal_transition(
+    world: dict[str, Any], dispatcher: User, tech_b: User
+) -> None:
+    client = client_for(dispatcher)
+    job = world["free"]
+    schedule = {
+        "to": "scheduled", "version": 1, "technician": tech_b.username,
+        "planned_start": TOMORROW_9.isoformat(),
+        "planned_end": (TOMORROW_9 + dt.timedelta(hours=1)).isoformat(),
+    }  # fmt: skip
+    body = client.post(f"{URL}/{job.pk}/transition", schedule, "application/json").json()
+    assert (body["status"], body["technician"], body["version"]) == ("scheduled", "tech02", 2)
+    body = client.post(
+        f"{URL}/{job.pk}/transition", {"to": "dispatched", "version": 2}, "application/json"
+    ).json()
+    assert body["status"] == "dispatched"
+    illegal = client.post(f"{URL}/{job.pk}/transition", {"to": "completed", "version": 3}, "application/json")
+    assert illegal.status_code == 409
+    assert illegal.json()["code"] == "illegal_transition"
+    assert illegal.json()["details"] == {"current": "dispatched", "requested": "completed"}
+
+
+def test_cancel(world: dict[str, Any], dispatcher: User) -> None:
+    job = world["free"]
+    response = client_for(dispatcher).post(
+        f"{URL}/{job.pk}/cancel", {"version": 1, "reason": "Duplicate"}, "application/json"
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert job.events.filter(to_status="cancelled", payload__reason="Duplicate").exists()
+
+
+# --- filters and pagination --------------------------------------------------------------------
+
+
+def test_filters(world: dict[str, Any], dispatcher: User) -> None:
+    client = client_for(dispatcher)
+    assert ids(client.get(URL, {"status": "new"})) == {world["free"].pk}
+    assert ids(client.get(URL, {"priority": 1})) == {world["free"].pk}
+    assert ids(client.get(URL, {"technician": "tech02"})) == {world["job_b"].pk}
+    assert ids(client.get(URL, {"account_id": world["mine"].pk})) == {world["job_a"].pk, world["free"].pk}
+    day = TOMORROW_9.astimezone(timezone.get_current_timezone()).date()
+    assert ids(client.get(URL, {"planned_from": day, "planned_to": day})) == {
+        world["job_a"].pk,
+        world["job_b"].pk,
+    }
+    assert ids(client.get(URL, {"search": "Noise"})) == {world["free"].pk}
+    WorkOrder.objects.filter(pk=world["free"].pk).update(
+        sla_resolution_due=timezone.now() - dt.timedelta(hours=1)
+    )
+    assert ids(client.get(URL, {"overdue_sla": "true"})) == {world["free"].pk}
+
+
+def test_territory_filter(world: dict[str, Any], dispatcher: User) -> None:
+    area = factories.territory("Suzhou")  # the factory sites stand at 31.32N 120.72E, inside
+    hangzhou = factories.site(lat=30.27, lon=120.15)
+    outside = services.work_order_create(site=hangzhou, kind="inspection", title="Far", by=None)
+    found = ids(client_for(dispatcher).get(URL, {"territory_id": area.pk}))
+    assert outside.pk not in found and world["free"].pk in found
+    assert client_for(dispatcher).get(URL, {"territory_id": 99999}).status_code == 404
+
+
+def test_pagination_and_query_count_do_not_grow_with_page_size(
+    world: dict[str, Any], dispatcher: User
+) -> None:
+    for n in range(12):
+        services.work_order_create(site=world["unit"].site, kind="inspection", title=f"Round {n}", by=None)
+    client = client_for(dispatcher)
+    page = client.get(URL, {"limit": 5, "offset": 0}).json()
+    assert page["count"] == 15 and len(page["items"]) == 5
+
+    def queries(limit: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(URL, {"limit": limit}).status_code == 200
+        return len(captured)
+
+    assert queries(2) == queries(15)
+
+
+# --- integration tokens ------------------------------------------------------------------------
+
+
+def test_bearer_token_auth_expiry_and_revocation(world: dict[str, Any], dispatcher: User) -> None:
+    raw, token = token_issue(user=dispatcher, kind=ApiToken.Kind.INTEGRATION, ttl=dt.timedelta(days=1))
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert Client().get(URL, **headers).status_code == 200
+    # Token-authenticated writes need no CSRF token (there is no cookie to ride on).
+    created = Client(enforce_csrf_checks=True).post(
+        URL, {"site_id": world["unit"].site_id, "title": "From ERP"}, "application/json", **headers
+    )
+    assert created.status_code == 201
+    assert Client().get(URL, HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert Client().get(URL, **headers).status_code == 401
+    raw2, token2 = token_issue(user=dispatcher, kind=ApiToken.Kind.INTEGRATION)
+    token_revoke(token=token2)
+    assert Client().get(URL, HTTP_AUTHORIZATION=f"Bearer {raw2}").status_code == 401
+    assert not ApiToken.objects.filter(key_hash__contains=raw[:8]).exists()  # stored hashed only
+
+
+def test_mobile_token_is_not_an_integration_token(world: dict[str, Any], dispatcher: User) -> None:
+    raw, _ = token_issue(user=dispatcher, kind=ApiToken.Kind.MOBILE)
+    assert Client().get(URL, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+def test_session_writes_need_csrf(world: dict[str, Any], dispatcher: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(dispatcher)
+    response = client.post(URL, {"site_id": world["unit"].site_id, "title": "x"}, "application/json")
+    assert response.status_code == 403
+
+
+def test_openapi_schema_and_docs_serve() -> None:
+    schema = Client().get("/api/v1/openapi.json")
+    assert schema.status_code == 200
+    assert "/api/v1/work-orders/{work_order_id}/transition" in schema.json()["paths"]
+    assert Client().get("/api/v1/docs").status_code == 200

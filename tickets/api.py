@@ -1,0 +1,135 @@
+"""Work orders for dispatchers and integrations (`/api/v1/work-orders`)."""
+
+# No `from __future__ import annotations` here: django-ninja reads the handlers' annotations
+# at import time to build the request parsers and the OpenAPI schema.
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from ninja import Query, Router, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from assets.models import Equipment, Site
+from fieldservice import roles
+from fieldservice.api import ErrorOut
+from fieldservice.auth import AuthedRequest
+from fieldservice.errors import Forbidden, Invalid, NotFound
+from tickets import schemas, selectors, services
+from tickets.models import WorkOrder
+
+router = Router()
+WorkOrderStatus = WorkOrder.Status
+ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422)}
+
+
+def _require_planner(user: Any) -> None:
+    if not (roles.has_role(user, roles.DISPATCHER) or roles.has_role(user, roles.ADMIN)):
+        raise Forbidden("Only dispatchers and admins may change work orders.")
+
+
+@router.get("", response={200: list[schemas.WorkOrderOut], **ERRORS})
+@paginate(LimitOffsetPagination)
+def list_work_orders(request: AuthedRequest, query: Query[schemas.WorkOrderQuery]) -> Any:
+    """Work orders you may see, newest first, filtered and paginated (`limit`, `offset`)."""
+    boundary = None
+    if query.territory_id is not None:
+        from scheduling.models import Territory
+
+        territory = Territory.objects.filter(pk=query.territory_id).first()
+        if territory is None:
+            raise NotFound(f"Territory {query.territory_id} not found.")
+        boundary = territory.boundary
+    filters = selectors.WorkOrderFilters(
+        **query.dict(exclude={"territory_id"}, exclude_none=True), territory_boundary=boundary
+    )
+    return selectors.work_order_list(user=request.auth, filters=filters).order_by("-created_at", "-pk")
+
+
+@router.post("", response={201: schemas.WorkOrderDetailOut, **ERRORS})
+def create_work_order(request: AuthedRequest, payload: schemas.WorkOrderIn) -> Status:
+    _require_planner(request.auth)
+    site = Site.objects.filter(pk=payload.site_id).first()
+    if site is None:
+        raise Invalid(f"Site {payload.site_id} does not exist.", code="unknown_site")
+    equipment = None
+    if payload.equipment_id is not None:
+        equipment = (
+            Equipment.objects.select_related("equipment_model").filter(pk=payload.equipment_id).first()
+        )
+        if equipment is None:
+            raise Invalid(f"Equipment {payload.equipment_id} does not exist.", code="unknown_equipment")
+    created = services.work_order_create(
+        site=site, equipment=equipment, by=request.auth, **payload.dict(exclude={"site_id", "equipment_id"})
+    )
+    return Status(201, selectors.work_order_get(user=request.auth, work_order_id=created.pk))
+
+
+@router.get("/{int:work_order_id}", response={200: schemas.WorkOrderDetailOut, **ERRORS})
+def get_work_order(request: AuthedRequest, work_order_id: int) -> WorkOrder:
+    return selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+
+
+@router.patch("/{int:work_order_id}", response={200: schemas.WorkOrderDetailOut, **ERRORS})
+def update_work_order(
+    request: AuthedRequest, work_order_id: int, payload: schemas.WorkOrderPatch
+) -> WorkOrder:
+    work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+    _require_planner(request.auth)
+    changes = payload.dict(exclude={"version"}, exclude_unset=True)
+    services.work_order_update(work_order=work_order, by=request.auth, version=payload.version, **changes)
+    return selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+
+
+@router.post("/{int:work_order_id}/transition", response={200: schemas.WorkOrderDetailOut, **ERRORS})
+def transition_work_order(
+    request: AuthedRequest, work_order_id: int, payload: schemas.TransitionIn
+) -> WorkOrder:
+    """Move the work order along its lifecycle. `scheduled` needs `technician`, `planned_start`
+    and `planned_end`; `on_hold` a `reason`; `completed` a `resolution`."""
+    work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+    _require_planner(request.auth)
+    by, version = request.auth, payload.version
+    if payload.to == WorkOrderStatus.SCHEDULED and work_order.status in (
+        WorkOrderStatus.NEW,
+        WorkOrderStatus.SCHEDULED,
+        WorkOrderStatus.DISPATCHED,
+    ):
+        if not (payload.technician and payload.planned_start and payload.planned_end):
+            raise Invalid(
+                "Scheduling needs technician, planned_start and planned_end.", code="missing_fields"
+            )
+        technician = User.objects.filter(username=payload.technician, is_active=True).first()
+        if technician is None:
+            raise Invalid(f"No active user {payload.technician!r}.", code="unknown_technician")
+        services.work_order_schedule(
+            work_order=work_order, technician=technician, planned_start=payload.planned_start,
+            planned_end=payload.planned_end, by=by, version=version, reason=payload.reason,
+        )  # fmt: skip
+    elif payload.to == WorkOrderStatus.NEW:
+        services.work_order_unschedule(work_order=work_order, by=by, version=version)
+    elif payload.to == WorkOrderStatus.SCHEDULED:
+        services.work_order_recall(work_order=work_order, by=by, version=version)
+    elif payload.to == WorkOrderStatus.ON_HOLD:
+        services.work_order_hold(work_order=work_order, by=by, version=version, reason=payload.reason)
+    elif payload.to == WorkOrderStatus.IN_PROGRESS and work_order.status == WorkOrderStatus.ON_HOLD:
+        services.work_order_resume(work_order=work_order, by=by, version=version)
+    elif payload.to == WorkOrderStatus.COMPLETED:
+        services.work_order_complete(
+            work_order=work_order, by=by, version=version, resolution=payload.resolution,
+            resolution_code=payload.resolution_code,
+        )  # fmt: skip
+    elif payload.to == WorkOrderStatus.CANCELLED:
+        services.work_order_cancel(work_order=work_order, by=by, version=version, reason=payload.reason)
+    else:
+        services.TRANSITION_SERVICES[payload.to](work_order=work_order, by=by, version=version)
+    return selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+
+
+@router.post("/{int:work_order_id}/cancel", response={200: schemas.WorkOrderDetailOut, **ERRORS})
+def cancel_work_order(request: AuthedRequest, work_order_id: int, payload: schemas.CancelIn) -> WorkOrder:
+    work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+    _require_planner(request.auth)
+    services.work_order_cancel(
+        work_order=work_order, by=request.auth, version=payload.version, reason=payload.reason
+    )
+    return selectors.work_order_get(user=request.auth, work_order_id=work_order_id)

@@ -1,0 +1,144 @@
+"""In/Out schemas of the work-order API, with explicit fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from ninja import Field, Schema
+from pydantic import StringConstraints
+
+from tickets.models import WorkOrder
+
+Priority = Annotated[int, Field(ge=1, le=4, description="1 (P1, most urgent) to 4 (P4)")]
+SkillLevel = Annotated[int, Field(ge=1, le=3)]
+SkillCode = Annotated[str, StringConstraints(pattern=r"^[-a-z0-9_]{1,50}$")]
+Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class AccountRef(Schema):
+    id: int
+    name: str
+
+
+class SiteRef(Schema):
+    id: int
+    name: str
+    city: str
+    address: str
+
+
+class WorkOrderOut(Schema):
+    id: int
+    number: str
+    kind: WorkOrder.Kind
+    priority: int
+    status: WorkOrder.Status
+    title: str
+    account: AccountRef
+    site: SiteRef
+    equipment_id: int | None
+    technician: str | None = Field(None, alias="assigned_technician.username")
+    planned_start: dt.datetime | None
+    planned_end: dt.datetime | None
+    sla_response_due: dt.datetime | None
+    sla_resolution_due: dt.datetime | None
+    billable: bool
+    version: int
+    created_at: dt.datetime
+
+
+class ChecklistItemOut(Schema):
+    position: int
+    label: str
+    kind: str
+    unit: str
+    required: bool
+    result: str
+    value: Decimal | None
+    text: str
+
+
+class PartOut(Schema):
+    part_number: str
+    description: str
+    quantity: Decimal
+    unit_cost: Decimal
+    currency: str
+
+
+class WorkOrderDetailOut(WorkOrderOut):
+    description: str
+    contract_number: str | None = Field(None, alias="contract.number")
+    required_skills: dict[str, int]
+    estimated_minutes: int
+    earliest_start: dt.datetime | None
+    latest_end: dt.datetime | None
+    responded_at: dt.datetime | None
+    arrived_at: dt.datetime | None
+    actual_start: dt.datetime | None
+    actual_end: dt.datetime | None
+    completed_at: dt.datetime | None
+    resolution: str
+    resolution_code: str
+    first_time_fix: bool | None
+    checklist: list[ChecklistItemOut]
+    parts: list[PartOut]
+
+
+class WorkOrderIn(Schema):
+    site_id: int
+    equipment_id: int | None = None
+    kind: WorkOrder.Kind = WorkOrder.Kind.CORRECTIVE
+    priority: Priority = 3
+    title: Text200
+    description: str = ""
+    required_skills: dict[SkillCode, SkillLevel] | None = Field(
+        None, description="Skill code → minimum level; defaults to the equipment model's skill"
+    )
+    estimated_minutes: Minutes | None = None
+    earliest_start: dt.datetime | None = None
+    latest_end: dt.datetime | None = None
+
+
+class WorkOrderPatch(Schema):
+    version: int = Field(..., ge=1, description="The version you read; a stale one gets 409")
+    title: Text200 | None = None
+    description: str | None = None
+    priority: Priority | None = None
+    estimated_minutes: Minutes | None = None
+    required_skills: dict[SkillCode, SkillLevel] | None = None
+    earliest_start: dt.datetime | None = None
+    latest_end: dt.datetime | None = None
+
+
+class TransitionIn(Schema):
+    to: WorkOrder.Status
+    version: int = Field(..., ge=1)
+    technician: str | None = Field(None, description="Username; required to go to `scheduled`")
+    planned_start: dt.datetime | None = None
+    planned_end: dt.datetime | None = None
+    reason: str = ""
+    resolution: str = ""
+    resolution_code: str = ""
+
+
+class CancelIn(Schema):
+    version: int = Field(..., ge=1)
+    reason: Text200
+
+
+class WorkOrderQuery(Schema):
+    status: list[WorkOrder.Status] | None = None
+    priority: list[Priority] | None = None
+    account_id: int | None = None
+    technician: str | None = Field(None, description="Assigned technician's username")
+    territory_id: int | None = None
+    planned_from: dt.date | None = None
+    planned_to: dt.date | None = None
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+    overdue_sla: bool | None = Field(None, description="Open and past its response or resolution due time")
+    search: str | None = Field(None, max_length=100)
