@@ -287,3 +287,6 @@ CELERY_BEAT_SCHEDULE = {
 PM_HORIZON_DAYS = env_int("PM_HORIZON_DAYS", 14, minimum=0)
 # Meter-based plans project the due date from the average daily usage of this many days.
 PM_USAGE_WINDOW_DAYS = 90
+# Photo and document attachments: accepted types (checked against the file's first bytes).
+ATTACHMENT_CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "application/pdf"]
+MAX_SIGNATURE_BYTES = env_int("MAX_SIGNATURE_BYTES", 512 * 1024, minimum=1)

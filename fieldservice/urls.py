@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import include, path
@@ -21,6 +19,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("tickets.urls")),
 ]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files (photos, signatures, reports) are never served as plain media: each is
+# served by a view that checks the user may see its work order.

@@ -6,7 +6,9 @@
 from typing import Any
 
 from django.contrib.auth.models import User
-from ninja import Query, Router, Status
+from django.http import FileResponse
+from ninja import File, Form, Query, Router, Status
+from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from assets.models import Equipment, Site
@@ -14,12 +16,12 @@ from fieldservice import roles
 from fieldservice.api import ErrorOut
 from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, Invalid, NotFound
-from tickets import schemas, selectors, services
-from tickets.models import WorkOrder
+from tickets import records, schemas, selectors, services
+from tickets.models import Attachment, WorkOrder
 
 router = Router()
 WorkOrderStatus = WorkOrder.Status
-ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422)}
+ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 422)}
 
 
 def _require_planner(user: Any) -> None:
@@ -133,3 +135,30 @@ def cancel_work_order(request: AuthedRequest, work_order_id: int, payload: schem
         work_order=work_order, by=request.auth, version=payload.version, reason=payload.reason
     )
     return selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+
+
+@router.get("/{int:work_order_id}/attachments", response={200: list[schemas.AttachmentOut], **ERRORS})
+def list_attachments(request: AuthedRequest, work_order_id: int) -> list[Attachment]:
+    work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+    return list(work_order.attachments.order_by("uploaded_at", "pk"))
+
+
+@router.post("/{int:work_order_id}/attachments", response={201: schemas.AttachmentOut, **ERRORS})
+def upload_attachment(
+    request: AuthedRequest, work_order_id: int, file: File[UploadedFile], caption: Form[str] = ""
+) -> Status:
+    """Add a photo (JPEG, PNG, WebP) or PDF while the job is on site; over the size limit → 413."""
+    work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+    _require_planner(request.auth)
+    attachment = records.attachment_add(work_order=work_order, upload=file, caption=caption, by=request.auth)
+    return Status(201, attachment)
+
+
+@router.get("/{int:work_order_id}/attachments/{int:attachment_id}", response={200: None, **ERRORS})
+def download_attachment(request: AuthedRequest, work_order_id: int, attachment_id: int) -> FileResponse:
+    """The file itself, only to users who may see the work order."""
+    work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+    attachment = work_order.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound(f"Attachment {attachment_id} not found.")
+    return FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)

@@ -9,7 +9,7 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import StringConstraints
 
-from tickets.models import WorkOrder
+from tickets.models import Attachment, WorkOrder
 
 Priority = Annotated[int, Field(ge=1, le=4, description="1 (P1, most urgent) to 4 (P4)")]
 SkillLevel = Annotated[int, Field(ge=1, le=3)]
@@ -142,3 +142,17 @@ class WorkOrderQuery(Schema):
     created_to: dt.date | None = None
     overdue_sla: bool | None = Field(None, description="Open and past its response or resolution due time")
     search: str | None = Field(None, max_length=100)
+
+
+class AttachmentOut(Schema):
+    id: int
+    kind: str
+    content_type: str
+    size_bytes: int
+    caption: str
+    uploaded_at: dt.datetime
+    url: str
+
+    @staticmethod
+    def resolve_url(obj: Attachment) -> str:
+        return f"/api/v1/work-orders/{obj.work_order_id}/attachments/{obj.pk}"
