@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 START = dt.datetime(2026, 11, 30, 9, tzinfo=factories.SHANGHAI)
-CHECKS = [
+CHECKS: list[dict[str, Any]] = [
     {"label": "Oil level", "kind": "pass_fail"},
     {"label": "Discharge pressure", "kind": "value", "unit": "bar"},
     {"label": "Notes", "kind": "text", "required": False},
