@@ -6,6 +6,8 @@ one place, so handlers raise and never format errors themselves.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -34,38 +36,41 @@ class ErrorOut(Schema):
 
 
 def error_response(
-    request: HttpRequest, *, status: int, code: str, message: str, details: object = None
+    api_: NinjaAPI, request: HttpRequest, *, status: int, code: str, message: str, details: object = None
 ) -> HttpResponse:
-    return api.create_response(request, {"code": code, "message": message, "details": details}, status=status)
-
-
-@api.exception_handler(DomainError)
-def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return api.create_response(request, exc.as_dict(), status=exc.status)
-
-
-@api.exception_handler(ValidationError)
-def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return error_response(
-        request, status=422, code="invalid", message="The request is not valid.", details=exc.errors
+    return api_.create_response(
+        request, {"code": code, "message": message, "details": details}, status=status
     )
 
 
-@api.exception_handler(AuthenticationError)
-def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error_response(
-        request, status=401, code="unauthenticated", message="Log in or send a valid bearer token."
-    )
+def install_error_handlers(api_: NinjaAPI) -> None:
+    """Every error of `api_` leaves as `{"code", "message", "details"}` with its status."""
+
+    def on_domain_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        return api_.create_response(request, exc.as_dict(), status=exc.status)
+
+    def on_validation_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        message = "The request is not valid."
+        return error_response(api_, request, status=422, code="invalid", message=message, details=exc.errors)
+
+    def on_authentication_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        message = "Log in or send a valid bearer token."
+        return error_response(api_, request, status=401, code="unauthenticated", message=message)
+
+    def on_not_found(request: HttpRequest, exc: Any) -> HttpResponse:
+        return error_response(api_, request, status=404, code="not_found", message="Not found.")
+
+    def on_http_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        return error_response(api_, request, status=exc.status_code, code="http_error", message=str(exc))
+
+    api_.add_exception_handler(DomainError, on_domain_error)
+    api_.add_exception_handler(ValidationError, on_validation_error)
+    api_.add_exception_handler(AuthenticationError, on_authentication_error)
+    api_.add_exception_handler(Http404, on_not_found)
+    api_.add_exception_handler(HttpError, on_http_error)
 
 
-@api.exception_handler(Http404)
-def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return error_response(request, status=404, code="not_found", message="Not found.")
-
-
-@api.exception_handler(HttpError)
-def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return error_response(request, status=exc.status_code, code="http_error", message=str(exc))
+install_error_handlers(api)
 
 
 class HealthOut(Schema):
