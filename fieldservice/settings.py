@@ -290,3 +290,11 @@ PM_USAGE_WINDOW_DAYS = 90
 # Photo and document attachments: accepted types (checked against the file's first bytes).
 ATTACHMENT_CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "application/pdf"]
 MAX_SIGNATURE_BYTES = env_int("MAX_SIGNATURE_BYTES", 512 * 1024, minimum=1)
+
+# Technician app (mobile API)
+MOBILE_TOKEN_TTL_HOURS = env_int("MOBILE_TOKEN_TTL_HOURS", 14 * 24, minimum=1)
+# Failed logins per user name (and per client address) within the window before 429.
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=1)
+# An arrival farther than this from the site is accepted but flagged for the dispatcher.
+ARRIVAL_MAX_DISTANCE_M = env_int("ARRIVAL_MAX_DISTANCE_M", 500, minimum=1)

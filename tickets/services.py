@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from assets.models import Equipment, MaintenancePlan, Site
@@ -369,8 +370,21 @@ def work_order_unschedule(*, work_order: WorkOrder, by: User | None, version: in
     return locked
 
 
-def _simple(to: str, fields_at: tuple[str, ...] = ()) -> Callable[..., WorkOrder]:
-    """Build a service for a transition that only stamps `fields_at` with the event time."""
+def _require_from(work_order: WorkOrder, to: str, sources: tuple[str, ...]) -> None:
+    """Each service makes one move; another legal move into the same state has its own
+    service with its own bookkeeping (resume credits the hold, recall keeps the technician)."""
+    if work_order.status not in sources:
+        raise Conflict(
+            f"{work_order.number} cannot go from {work_order.status} to {to}.",
+            code="illegal_transition",
+            details={"current": work_order.status, "requested": to},
+        )
+
+
+def _simple(
+    to: str, *, sources: tuple[str, ...], fields_at: tuple[str, ...] = ()
+) -> Callable[..., WorkOrder]:
+    """Build the service for a move from `sources` to `to` that stamps `fields_at` with its time."""
 
     @transaction.atomic
     def service(
@@ -385,6 +399,7 @@ def _simple(to: str, fields_at: tuple[str, ...] = ()) -> Callable[..., WorkOrder
     ) -> WorkOrder:
         at = at or timezone.now()
         locked = _lock(work_order, version)
+        _require_from(locked, to, sources)
         fields = {name: at for name in fields_at if getattr(locked, name) is None}
         _move(
             locked, to, by=by, at=at, fields=fields, location=location, payload=payload,
@@ -396,13 +411,72 @@ def _simple(to: str, fields_at: tuple[str, ...] = ()) -> Callable[..., WorkOrder
     return service
 
 
-work_order_dispatch = _simple(Status.DISPATCHED)
-work_order_recall = _simple(Status.SCHEDULED)
-work_order_start_travel = _simple(Status.EN_ROUTE)
-# Response SLA is met when the technician is on site: that is what an on-site contract promises.
-work_order_arrive = _simple(Status.ON_SITE, ("arrived_at", "responded_at"))
-work_order_start_work = _simple(Status.IN_PROGRESS, ("actual_start",))
-work_order_close = _simple(Status.CLOSED)
+work_order_dispatch = _simple(Status.DISPATCHED, sources=(Status.SCHEDULED,))
+work_order_recall = _simple(Status.SCHEDULED, sources=(Status.DISPATCHED,))
+work_order_start_travel = _simple(Status.EN_ROUTE, sources=(Status.DISPATCHED,))
+work_order_start_work = _simple(Status.IN_PROGRESS, sources=(Status.ON_SITE,), fields_at=("actual_start",))
+work_order_close = _simple(Status.CLOSED, sources=(Status.COMPLETED,))
+
+
+def _record_breach_if_late(
+    work_order: WorkOrder, clock: str, *, due: dt.datetime | None, at: dt.datetime
+) -> None:
+    """A clock stopped after its due time is a breach, whether or not a sweep saw it running.
+    Same key as the sweep's, so the breach is recorded once either way."""
+    if due is None or at <= due:
+        return
+    WorkOrderEvent.objects.bulk_create(
+        [
+            WorkOrderEvent(
+                work_order=work_order,
+                type=EventType.SLA_BREACHED,
+                at=due,
+                payload={"clock": clock, "due": due.isoformat()},
+                idempotency_key=f"sla-breach:{work_order.pk}:{clock}",
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+@transaction.atomic
+def work_order_arrive(
+    *,
+    work_order: WorkOrder,
+    by: User | None,
+    version: int | None,
+    at: dt.datetime | None = None,
+    location: Point | None = None,
+    idempotency_key: str | None = None,
+) -> WorkOrder:
+    """The technician is on site, which meets the response SLA (an on-site promise). An
+    arrival reported far from the site (PostGIS distance) is accepted but flagged."""
+    at = at or timezone.now()
+    locked = _lock(work_order, version)
+    _require_from(locked, Status.ON_SITE, (Status.EN_ROUTE,))
+    fields = {"arrived_at": at, "responded_at": locked.responded_at or at}
+    event = _move(
+        locked,
+        Status.ON_SITE,
+        by=by,
+        at=at,
+        fields=fields,
+        location=location,
+        idempotency_key=idempotency_key,
+    )
+    if location is not None:
+        metres = (
+            Site.objects.filter(pk=locked.site_id)
+            .annotate(distance=Distance("location", location))
+            .values_list("distance", flat=True)
+            .get()
+            .m
+        )
+        event.distance_from_site_m = metres
+        event.flagged = metres > settings.ARRIVAL_MAX_DISTANCE_M
+        event.save(update_fields=["distance_from_site_m", "flagged"])
+    _record_breach_if_late(locked, "response", due=locked.sla_response_due, at=fields["responded_at"])
+    return locked
 
 
 @transaction.atomic
@@ -437,6 +511,7 @@ def work_order_resume(
     """Resume after a hold: the resolution due time moves by the working time spent on hold."""
     at = at or timezone.now()
     locked = _lock(work_order, version)
+    _require_from(locked, Status.IN_PROGRESS, (Status.ON_HOLD,))
     fields: dict[str, Any] = {"on_hold_since": None}
     if locked.on_hold_since is not None and locked.sla_resolution_due is not None:
         calendar = _sla_calendar(locked)
@@ -501,6 +576,7 @@ def work_order_complete(
         location=location,
         idempotency_key=idempotency_key,
     )
+    _record_breach_if_late(locked, "resolution", due=locked.sla_resolution_due, at=at)
     transaction.on_commit(lambda: _enqueue_service_report(locked.pk))
     return locked
 
@@ -516,11 +592,18 @@ def work_order_cancel(
     *, work_order: WorkOrder, by: User | None, version: int | None, reason: str
 ) -> WorkOrder:
     locked = _lock(work_order, version)
-    _move(locked, Status.CANCELLED, by=by, at=timezone.now(), payload={"reason": reason})
+    _move(
+        locked,
+        Status.CANCELLED,
+        by=by,
+        at=timezone.now(),
+        fields={"on_hold_since": None},
+        payload={"reason": reason},
+    )
     return locked
 
 
-TRANSITION_SERVICES = {
+TRANSITION_SERVICES: dict[str, Callable[..., WorkOrder]] = {
     Status.DISPATCHED: work_order_dispatch,
     Status.EN_ROUTE: work_order_start_travel,
     Status.ON_SITE: work_order_arrive,
@@ -540,7 +623,9 @@ def sla_breaches_record(*, now: dt.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     open_statuses = [s for s in WorkOrder.OPEN_STATUSES if s != Status.ON_HOLD]
-    response_late = Q(sla_response_due__lt=now, responded_at__isnull=True)
+    response_late = Q(sla_response_due__lt=now) & (
+        Q(responded_at__isnull=True) | Q(responded_at__gt=F("sla_response_due"))
+    )
     resolution_late = Q(sla_resolution_due__lt=now)
     events = []
     for work_order in WorkOrder.objects.filter(status__in=open_statuses).filter(
@@ -550,7 +635,9 @@ def sla_breaches_record(*, now: dt.datetime | None = None) -> int:
             ("response", work_order.sla_response_due),
             ("resolution", work_order.sla_resolution_due),
         ):
-            if due is None or due >= now or (clock == "response" and work_order.responded_at):
+            if due is None or due >= now:
+                continue
+            if clock == "response" and work_order.responded_at and work_order.responded_at <= due:
                 continue
             events.append(
                 WorkOrderEvent(

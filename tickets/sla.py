@@ -48,7 +48,8 @@ class Calendar:
     def add(self, start: dt.datetime, minutes: float) -> dt.datetime:
         """The moment `minutes` of working time after `start`."""
         if self.kind == ALWAYS:
-            return start + dt.timedelta(minutes=minutes)
+            # In UTC: wall-clock arithmetic in a zone would gain or lose an hour across DST.
+            return (start.astimezone(dt.UTC) + dt.timedelta(minutes=minutes)).astimezone(self.zone)
         remaining = dt.timedelta(minutes=minutes)
         cursor = start.astimezone(self.zone)
         day = cursor.date()
@@ -70,7 +71,7 @@ class Calendar:
         if end <= start:
             return 0.0
         if self.kind == ALWAYS:
-            return (end - start).total_seconds() / 60
+            return (end.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds() / 60
         total = dt.timedelta()
         day = start.astimezone(self.zone).date()
         last = end.astimezone(self.zone).date()
