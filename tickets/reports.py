@@ -1,0 +1,157 @@
+"""The service report: render it once, store it, email it once to the customer.
+
+`service_report_create` runs in a Celery task (acks_late) after a work order completes, so
+it must be safe to run twice, including concurrently and after a crash half-way:
+
+* one report per work order: the ServiceReport row is a OneToOne; a run that loses the
+  insert race deletes its own file and uses the winner's row;
+* one email: a run sends only after claiming the send with a conditional UPDATE
+  (`emailed_at IS NULL` → now) whose row count is 1. The claim is committed before the
+  mail goes out, so delivery is at most once: a worker killed between the claim and the
+  send leaves `emailed_at` set with no `report_sent` event, which is how to find such a
+  report and resend it by hand. If sending raises, the claim is released so a retry sends;
+* one `report_sent` event: its idempotency key is unique.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import Case, IntegerField, Value, When
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from assets.models import Contact
+from fieldservice.errors import Conflict
+from tickets.models import ServiceReport, WorkOrder, WorkOrderEvent
+from tickets.pdf import render_service_report
+from tickets.survey import survey_token_for
+
+logger = logging.getLogger(__name__)
+
+REPORTABLE_STATUSES = (WorkOrder.Status.COMPLETED, WorkOrder.Status.CLOSED)
+EMAIL_LANGUAGES = {"en", "zh-hans"}
+
+
+def report_recipient(work_order: WorkOrder) -> Contact | None:
+    """Who receives the report: the site's primary contact if they have an email, else
+    another contact of the account with one (people at this site first, then primaries)."""
+    at_site = When(site_id=work_order.site_id, then=Value(0))
+    return (
+        Contact.objects.filter(account_id=work_order.account_id)
+        .exclude(email="")
+        .annotate(at_site=Case(at_site, default=Value(1), output_field=IntegerField()))
+        .order_by("at_site", "-is_primary", "pk")
+        .first()
+    )
+
+
+def survey_url(work_order: WorkOrder) -> str:
+    return settings.SITE_URL + reverse("survey", args=[survey_token_for(work_order)])
+
+
+def _report_stored(work_order: WorkOrder, *, language: str) -> ServiceReport:
+    existing = ServiceReport.objects.filter(work_order_id=work_order.pk).first()
+    if existing is not None:
+        return existing
+    pdf = render_service_report(work_order, language=language)
+    generated_at = timezone.now()
+    name = default_storage.save(f"reports/{generated_at:%Y/%m}/{work_order.number}.pdf", ContentFile(pdf))
+    try:
+        with transaction.atomic():
+            return ServiceReport.objects.create(work_order=work_order, pdf=name, generated_at=generated_at)
+    except IntegrityError:
+        # Race: a concurrent run of this task inserted the report first; keep theirs.
+        default_storage.delete(name)
+        return ServiceReport.objects.get(work_order_id=work_order.pk)
+
+
+def _email_message(
+    report: ServiceReport, work_order: WorkOrder, recipient: Contact, *, language: str
+) -> EmailMessage:
+    context = {
+        "company_name": settings.COMPANY_NAME,
+        "contact": recipient,
+        "wo": work_order,
+        "survey_url": survey_url(work_order),
+    }
+    with translation.override(language):
+        subject = render_to_string(f"tickets/email/service_report_subject.{language}.txt", context)
+        body = render_to_string(f"tickets/email/service_report_body.{language}.txt", context)
+    message = EmailMessage(
+        subject=" ".join(subject.split()),  # a header: one line
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[recipient.email],
+    )
+    with report.pdf.open("rb") as stored:
+        message.attach(f"{work_order.number}.pdf", stored.read(), "application/pdf")
+    return message
+
+
+def _report_emailed(
+    report: ServiceReport, work_order: WorkOrder, recipient: Contact, *, language: str
+) -> None:
+    message = _email_message(report, work_order, recipient, language=language)
+    claimed_at = timezone.now()
+    # Claim the send. Race: two runs of the task (a retry after a lost ack, a duplicate
+    # delivery); PostgreSQL serialises the two UPDATEs on the row and the second one sees
+    # emailed_at already set, matches no row, and sends nothing.
+    claimed = ServiceReport.objects.filter(pk=report.pk, emailed_at__isnull=True).update(
+        emailed_at=claimed_at, emailed_to=recipient.email
+    )
+    if claimed != 1:
+        return
+    try:
+        message.send()
+    except Exception:
+        # Not sent: give the claim back so the task's retry sends it, then let it fail.
+        ServiceReport.objects.filter(pk=report.pk, emailed_at=claimed_at).update(
+            emailed_at=None, emailed_to=""
+        )
+        raise
+    report.emailed_at, report.emailed_to = claimed_at, recipient.email
+    try:
+        with transaction.atomic():
+            WorkOrderEvent.objects.create(
+                work_order=work_order,
+                type=WorkOrderEvent.Type.REPORT_SENT,
+                at=claimed_at,
+                payload={"to": recipient.email, "language": language, "report": report.pdf.name},
+                idempotency_key=f"report-sent:{work_order.pk}",
+            )
+    except IntegrityError:
+        # Already recorded for an earlier send (someone cleared emailed_at to resend by hand).
+        logger.info("report_sent already recorded for work order %s", work_order.pk)
+
+
+def service_report_create(*, work_order_id: int) -> ServiceReport:
+    """Render and store the service report of a completed (or closed) work order and email
+    it, with the survey link, to the customer contact. Safe to run more than once."""
+    work_order = WorkOrder.objects.select_related("account", "site").get(pk=work_order_id)
+    if work_order.status not in REPORTABLE_STATUSES:
+        raise Conflict(
+            f"{work_order.number} is {work_order.status}: a service report needs a completed work order.",
+            code="not_completed",
+            details={"status": work_order.status},
+        )
+    recipient = report_recipient(work_order)
+    language = recipient.language if recipient is not None else settings.LANGUAGE_CODE
+    if language not in EMAIL_LANGUAGES:
+        language = settings.LANGUAGE_CODE
+    report = _report_stored(work_order, language=language)
+    if recipient is None:
+        logger.warning(
+            "Service report for %s stored but not emailed: no contact of account %s has an email",
+            work_order.number,
+            work_order.account_id,
+        )
+        return report
+    _report_emailed(report, work_order, recipient, language=language)
+    return report
