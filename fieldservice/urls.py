@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import include, path
 
 from fieldservice.api import api
+from mobile_api.api import api as mobile_api
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -17,6 +18,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("api/mobile/v1/", mobile_api.urls),
     path("", include("tickets.urls")),
 ]
 # Uploaded files (photos, signatures, reports) are never served as plain media: each is

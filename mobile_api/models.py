@@ -1,0 +1,66 @@
+"""What the mobile API keeps for itself: replayable responses and the per-technician change log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tickets.models import WorkOrder
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a mutating call with a given Idempotency-Key, replayed on retries.
+
+    The row is inserted and locked before the call runs and holds the response after it
+    commits; a concurrent retry with the same key waits on that lock and then replays.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    # SHA-256 of method, path and body: the same key with another request is refused.
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user"),
+        ]
+        indexes = [
+            # Old records are purged by age.
+            models.Index(fields=["created_at"], name="idempotency_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key} → {self.status_code}"
+
+
+class JobChange(models.Model):
+    """One row each time a work order that is or was a technician's changes.
+
+    Rows are written by a database trigger on tickets_workorder (migration 0002), so no write
+    path (services, admin, bulk updates) can forget them. `txid` is the writing transaction's
+    id; the sync cursor is a PostgreSQL snapshot, and a pull returns the rows visible now but
+    not in the cursor's snapshot: every committed change exactly once, even when transactions
+    commit out of order.
+    """
+
+    technician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="+")
+    txid = models.BigIntegerField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("job change")
+        verbose_name_plural = _("job changes")
+        indexes = [
+            # The sync pull: one technician's changes after the cursor's xmin.
+            models.Index(fields=["technician", "txid"], name="job_change_sync_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.work_order_id} for {self.technician_id} in tx {self.txid}"

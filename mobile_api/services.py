@@ -1,0 +1,200 @@
+"""Applying what the technician did, possibly hours late and out of order.
+
+Rules for a queued event (the app sends the job's version as it saw it):
+* The job must still be mine. A job reassigned away from me is a conflict (409), so the app
+  can show the technician what happened; a job that was never mine is 404.
+* Same version: applied as usual.
+* Stale version (a dispatcher changed the job meanwhile): applied if it is still a legal
+  move from the job's current state; the dispatcher's change is kept. Otherwise 409 with
+  the job's current state.
+* The app may skip steps (no "en route" tapped): forward steps on the way are applied at
+  the event's time. An event for a step the job has already passed changes nothing; it is
+  kept in the audit trail as a note and answered 200 with applied=false.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.contrib.gis.geos import Point
+
+from fieldservice.errors import Conflict, Invalid
+from mobile_api import schemas, selectors
+from mobile_api.serializers import job_dict
+from tickets import records, services
+from tickets.models import WorkOrder, WorkOrderEvent
+
+Status = WorkOrder.Status
+# The technician's forward path; each event type aims at one state on it.
+FORWARD: list[str] = [
+    Status.SCHEDULED,
+    Status.DISPATCHED,
+    Status.EN_ROUTE,
+    Status.ON_SITE,
+    Status.IN_PROGRESS,
+]
+STEP_SERVICES: dict[str, Callable[..., WorkOrder]] = {
+    Status.DISPATCHED: services.work_order_dispatch,
+    Status.EN_ROUTE: services.work_order_start_travel,
+    Status.ON_SITE: services.work_order_arrive,
+    Status.IN_PROGRESS: services.work_order_start_work,
+}
+EVENT_TARGETS: dict[str, str] = {
+    "en_route": Status.EN_ROUTE,
+    "arrived": Status.ON_SITE,
+    "started": Status.IN_PROGRESS,
+}
+
+
+def _job_state(job: WorkOrder) -> dict[str, Any]:
+    return {"id": job.pk, "number": job.number, "status": job.status, "version": job.version}
+
+
+def _mine_or_conflict(*, user: User, job_id: int) -> WorkOrder:
+    job = WorkOrder.objects.filter(pk=job_id).first()
+    if (
+        job is not None
+        and job.assigned_technician_id != user.pk
+        and selectors.was_mine(user=user, job_id=job_id)
+    ):
+        raise Conflict(
+            f"{job.number} was reassigned by the dispatcher; your change was not applied.",
+            code="reassigned",
+            details={"current": {"id": job.pk, "number": job.number, "assigned_to_you": False}},
+        )
+    return selectors.my_job(user=user, job_id=job_id)
+
+
+def _point(location: schemas.LatLon | None) -> Point | None:
+    return Point(location.lon, location.lat, srid=4326) if location else None
+
+
+def _forward_steps(job: WorkOrder, target: str) -> list[str] | None:
+    """The states to pass through from the job's state to `target`; [] if already past it;
+    None if `target` is not ahead on the forward path."""
+    if job.status not in FORWARD:
+        return None
+    here, there = FORWARD.index(job.status), FORWARD.index(target)
+    return FORWARD[here + 1 : there + 1]
+
+
+def event_apply(*, user: User, job_id: int, event: schemas.EventIn, key: str) -> dict[str, Any]:
+    job = _mine_or_conflict(user=user, job_id=job_id)
+    audit_key = f"mobile:{user.pk}:{key}"
+    # A stale version is allowed when the move is still legal; the services then check
+    # against the version we read here, so a change racing with us is still caught.
+    version = job.version
+    applied, note = True, ""
+    if event.type in EVENT_TARGETS:
+        steps = _forward_steps(job, EVENT_TARGETS[event.type])
+        if steps is None:
+            _refuse(job, event)
+        if not steps:
+            applied, note = False, f"Already {job.status}: nothing to do."
+            _note_late_event(job, event, user=user, key=audit_key)
+        for state in steps or []:
+            last = state == steps[-1]  # type: ignore[index]
+            extra = {"location": _point(event.location), "idempotency_key": audit_key} if last else {}
+            job = STEP_SERVICES[state](work_order=job, version=version, by=user, at=event.at, **extra)
+            version = job.version
+    elif event.type == "paused":
+        if job.status != Status.IN_PROGRESS:
+            _refuse(job, event)
+        services.work_order_hold(
+            work_order=job,
+            version=version,
+            reason=event.reason,
+            idempotency_key=audit_key,
+            by=user,
+            at=event.at,
+        )
+    elif event.type == "resumed":
+        if job.status != Status.ON_HOLD:
+            _refuse(job, event)
+        services.work_order_resume(
+            work_order=job, version=version, idempotency_key=audit_key, by=user, at=event.at
+        )
+    else:
+        _complete(job, event, user=user, key=audit_key)
+    fresh = selectors.my_job(user=user, job_id=job_id)
+    arrival = (
+        WorkOrderEvent.objects.filter(idempotency_key=audit_key)
+        .values("flagged", "distance_from_site_m")
+        .first()
+    )
+    return {
+        "applied": applied,
+        "note": note,
+        "flagged": bool(arrival and arrival["flagged"]),
+        "distance_from_site_m": arrival["distance_from_site_m"] if arrival else None,
+        "job": job_dict(fresh),
+    }
+
+
+def _refuse(job: WorkOrder, event: schemas.EventIn) -> None:
+    raise Conflict(
+        f"{job.number} is {job.status}: '{event.type}' cannot be applied.",
+        code="stale_version" if event.version != job.version else "illegal_transition",
+        details={"current": _job_state(job)},
+    )
+
+
+def _note_late_event(job: WorkOrder, event: schemas.EventIn, *, user: User, key: str) -> None:
+    WorkOrderEvent.objects.create(
+        work_order=job, type=WorkOrderEvent.Type.NOTE, at=event.at, by=user, location=_point(event.location),
+        payload={"late_event": event.type, "status_then": job.status}, idempotency_key=key,
+    )  # fmt: skip
+
+
+def _complete(job: WorkOrder, event: schemas.EventIn, *, user: User, key: str) -> None:
+    """Records carried by the `completed` event are written, then the job is completed; if
+    anything is missing, nothing is kept and the answer lists what is missing."""
+    if job.status == Status.ON_HOLD:
+        job = services.work_order_resume(work_order=job, by=user, version=job.version, at=event.at)
+    if job.status != Status.IN_PROGRESS:
+        _refuse(job, event)
+    # All of this runs in the idempotent call's transaction: a refusal undoes it all.
+    records_apply(job=job, user=user, at=event.at, checklist=event.checklist, parts=event.parts,
+                  meter=event.meter_reading, signature=event.signature)  # fmt: skip
+    services.work_order_complete(
+        work_order=job, by=user, version=job.version, resolution=event.resolution,
+        resolution_code=event.resolution_code, at=event.at, location=_point(event.location),
+        idempotency_key=key,
+    )  # fmt: skip
+
+
+def decode_png(encoded: str) -> bytes:
+    try:
+        return base64.b64decode(encoded.split(",", 1)[-1], validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("The signature is not valid base64.", code="signature_not_base64") from None
+
+
+def records_apply(
+    *,
+    job: WorkOrder,
+    user: User,
+    at: Any,
+    checklist: list[schemas.ChecklistAnswerIn] = (),  # type: ignore[assignment]
+    parts: list[schemas.PartIn] = (),  # type: ignore[assignment]
+    meter: schemas.MeterReadingIn | None = None,
+    signature: schemas.SignatureIn | None = None,
+) -> None:
+    for answer in checklist:
+        records.checklist_answer(work_order=job, by=user, at=at, **answer.dict())
+    for part in parts:
+        records.part_record(work_order=job, by=user, at=at, **part.dict())
+    if meter is not None:
+        records.meter_reading_record(work_order=job, kind=meter.kind, value=meter.value, by=user, at=at)
+    if signature is not None:
+        png = decode_png(signature.png_base64)
+        records.signature_capture(work_order=job, png=png, signer_name=signature.signer_name, by=user, at=at)
+
+
+def job_for_records(*, user: User, job_id: int) -> WorkOrder:
+    """My job, for adding on-site records (a reassigned one is a conflict, as for events)."""
+    return _mine_or_conflict(user=user, job_id=job_id)

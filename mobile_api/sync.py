@@ -1,0 +1,73 @@
+"""Incremental sync for the technician app: what changed in my jobs since my cursor.
+
+The cursor is a PostgreSQL snapshot (`xmin:xmax:xip,...`, base64url). A pull runs in one
+REPEATABLE READ transaction, so the change rows it reads, the jobs it returns and the new
+cursor all describe one snapshot. It returns the jobs whose change rows are visible now but
+were not visible in the cursor's snapshot. A transaction that commits late, with an older
+id, is still invisible to the old snapshot and so still returned: no change is skipped,
+and none is returned twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+
+from fieldservice.errors import Invalid
+
+SNAPSHOT_FORMAT = re.compile(r"^\d+:\d+:(\d+(,\d+)*)?$")
+
+
+def encode_cursor(snapshot: str) -> str:
+    return base64.urlsafe_b64encode(snapshot.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        snapshot = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        snapshot = ""
+    if not SNAPSHOT_FORMAT.match(snapshot):
+        raise Invalid("The sync cursor is not valid: start again without one.", code="invalid_cursor")
+    return snapshot
+
+
+def changed_job_ids(*, user: User, cursor: str | None) -> tuple[list[int] | None, str]:
+    """The ids of my jobs that changed since `cursor` (None: no cursor, send everything), and
+    the new cursor. Must run inside `snapshot_transaction()`."""
+    with connection.cursor() as db:
+        db.execute("SELECT pg_current_snapshot()::text")
+        (snapshot,) = db.fetchone()
+        if cursor is None:
+            return None, encode_cursor(snapshot)
+        since = decode_cursor(cursor)
+        db.execute(
+            """
+            SELECT DISTINCT work_order_id FROM mobile_api_jobchange
+            WHERE technician_id = %s
+              AND txid >= pg_snapshot_xmin(%s::pg_snapshot)::text::bigint
+              AND NOT pg_visible_in_snapshot(txid::text::xid8, %s::pg_snapshot)
+            ORDER BY work_order_id
+            """,
+            [user.pk, since, since],
+        )
+        return [row[0] for row in db.fetchall()], encode_cursor(snapshot)
+
+
+@contextmanager
+def snapshot_transaction() -> Iterator[None]:
+    """One transaction in which every read sees the same snapshot (REPEATABLE READ).
+
+    Inside an already open transaction (a test's), the isolation level can no longer be
+    set; reads there share the outer transaction instead."""
+    with transaction.atomic():
+        if len(connection.atomic_blocks) == 1:  # we opened it: nothing has been read yet
+            with connection.cursor() as db:
+                db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
