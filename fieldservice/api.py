@@ -84,9 +84,11 @@ def health(request: HttpRequest) -> dict[str, str]:
 
 
 def _register_routers() -> None:
+    from scheduling.api import router as scheduling_router
     from tickets.api import router as tickets_router
 
     api.add_router("/work-orders", tickets_router, tags=["work orders"])
+    api.add_router("/schedule", scheduling_router, tags=["scheduling"])
 
 
 _register_routers()

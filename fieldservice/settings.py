@@ -300,3 +300,12 @@ LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=1)
 # An arrival farther than this from the site is accepted but flagged for the dispatcher.
 ARRIVAL_MAX_DISTANCE_M = env_int("ARRIVAL_MAX_DISTANCE_M", 500, minimum=1)
+
+# Scheduling: the great-circle travel model and the technicians' lunch break.
+SCHEDULING_DETOUR_FACTOR = env_float("SCHEDULING_DETOUR_FACTOR", 1.3, minimum=1.0)
+SCHEDULING_SPEED_KMH = env_float("SCHEDULING_SPEED_KMH", 40.0, minimum=1.0)
+# Lunch may start between these local times and lasts this many minutes.
+SCHEDULING_LUNCH_EARLIEST = "11:30"
+SCHEDULING_LUNCH_LATEST = "13:30"
+SCHEDULING_LUNCH_MINUTES = 30
+SCHEDULING_DEFAULT_TIME_LIMIT_S = env_int("SCHEDULING_DEFAULT_TIME_LIMIT_S", 20, minimum=1)

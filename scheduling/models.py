@@ -183,6 +183,10 @@ class ScheduleRun(models.Model):
     # [{"work_order_id", "reason", "message"}]
     unplaced = models.JSONField(_("unplaced jobs"), default=list, blank=True)
     error = models.TextField(blank=True)
+    # A run over all territories is solved in one part per territory, in parallel; the
+    # part that finishes last completes the run.
+    parts_total = models.PositiveSmallIntegerField(default=1)
+    parts_done = models.PositiveSmallIntegerField(default=0)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

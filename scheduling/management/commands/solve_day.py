@@ -1,0 +1,72 @@
+"""`manage.py solve_day --date DATE [--territory NAME] [--time-limit S] [--accept]`"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from scheduling import services
+from scheduling.models import ScheduleRun, Territory
+
+
+class Command(BaseCommand):
+    help = "Plan a day with the optimizer (all territories, or one), print the KPIs, optionally accept it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--date", help="YYYY-MM-DD, or 'today' / 'tomorrow' (default tomorrow)")
+        parser.add_argument("--days", type=int, default=1)
+        parser.add_argument("--territory", help="territory name (default: all, one part each)")
+        parser.add_argument("--time-limit", type=int, default=None, help="solver seconds per territory")
+        parser.add_argument("--accept", action="store_true", help="apply the plan to the work orders")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        day = self._day(options["date"])
+        territory = None
+        if options["territory"]:
+            territory = Territory.objects.filter(name=options["territory"]).first()
+            if territory is None:
+                names = ", ".join(Territory.objects.values_list("name", flat=True)) or "none"
+                raise CommandError(f"No territory {options['territory']!r}. Known: {names}.")
+        run = services.schedule_run_create(
+            by=None,
+            first_day=day,
+            days=options["days"],
+            territory=territory,
+            time_limit_s=options["time_limit"],
+            enqueue=False,
+        )
+        for part in services.run_parts(run):
+            services.schedule_run_solve_part(run_id=run.pk, part=part)
+        run.refresh_from_db()
+        if run.status != ScheduleRun.Status.SUCCEEDED:
+            raise CommandError(f"Run {run.pk} {run.status}: {run.error}")
+        before, after = run.kpis["before"], run.kpis["after"]
+        self.stdout.write(f"Run {run.pk} for {day} ({territory or 'all territories'}): {run.status}")
+        for key in ("placed", "unplaced", "travel_km", "travel_minutes", "sla_at_risk", "utilisation"):
+            self.stdout.write(f"  {key:15} {before.get(key, '-')!s:>10} → {after.get(key, '-')!s:>10}")
+        reasons: dict[str, int] = {}
+        for entry in run.unplaced:
+            reasons[entry["reason"]] = reasons.get(entry["reason"], 0) + 1
+        for reason, count in sorted(reasons.items()):
+            self.stdout.write(f"  unplaced: {count} × {reason}")
+        if options["accept"]:
+            result = services.schedule_run_accept(run=run, by=None)
+            self.stdout.write(
+                f"Accepted: {result['applied']} changed, {result['unchanged']} unchanged, "
+                f"{len(result['conflicts'])} conflicts"
+            )
+
+    @staticmethod
+    def _day(value: str | None) -> dt.date:
+        today = timezone.localdate()
+        if value in (None, "tomorrow"):
+            return today + dt.timedelta(days=1)
+        if value == "today":
+            return today
+        try:
+            return dt.date.fromisoformat(value)  # type: ignore[arg-type]
+        except ValueError:
+            raise CommandError(f"--date {value!r} is not YYYY-MM-DD, 'today' or 'tomorrow'.") from None
