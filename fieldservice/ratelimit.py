@@ -6,12 +6,17 @@ expires with the window. Used by the mobile token endpoint and the web login.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.core.cache import cache
 
 
 def _keys(username: str, client_ip: str) -> list[str]:
-    return [f"login-failures:user:{username.strip().lower()}", f"login-failures:ip:{client_ip}"]
+    # Hashed: a user name is whatever the caller typed, and cache keys must be plain ASCII.
+    user = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+    address = hashlib.sha256(client_ip.encode()).hexdigest()[:32]
+    return [f"login-failures:user:{user}", f"login-failures:ip:{address}"]
 
 
 def login_blocked(*, username: str, client_ip: str) -> bool:

@@ -298,6 +298,9 @@ MOBILE_TOKEN_TTL_HOURS = env_int("MOBILE_TOKEN_TTL_HOURS", 14 * 24, minimum=1)
 # Failed logins per user name (and per client address) within the window before 429.
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=1)
+# Events from the app may be queued offline for this long; older or future ones are refused.
+MOBILE_EVENT_MAX_AGE_DAYS = env_int("MOBILE_EVENT_MAX_AGE_DAYS", 30, minimum=1)
+MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES = 60
 # An arrival farther than this from the site is accepted but flagged for the dispatcher.
 ARRIVAL_MAX_DISTANCE_M = env_int("ARRIVAL_MAX_DISTANCE_M", 500, minimum=1)
 

@@ -38,7 +38,7 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
-ERRORS: dict[int, Any] = {code: ErrorOut for code in (401, 404, 409, 413, 422, 429)}
+ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 404, 409, 413, 422, 429)}
 MAX_RANGE_DAYS = 31
 
 
@@ -177,6 +177,7 @@ def _record(request: TechnicianRequest, job_id: int, write: Any) -> Status:
 @api.post("/jobs/{int:job_id}/checklist", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"])
 def answer_checklist(request: TechnicianRequest, job_id: int, payload: schemas.ChecklistIn) -> Status:
     at = payload.at or timezone.now()
+    services.check_device_time(at)
     return _record(
         request,
         job_id,
@@ -187,6 +188,7 @@ def answer_checklist(request: TechnicianRequest, job_id: int, payload: schemas.C
 @api.post("/jobs/{int:job_id}/parts", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"])
 def log_parts(request: TechnicianRequest, job_id: int, payload: schemas.PartsIn) -> Status:
     at = payload.at or timezone.now()
+    services.check_device_time(at)
     return _record(
         request,
         job_id,
@@ -199,6 +201,7 @@ def log_parts(request: TechnicianRequest, job_id: int, payload: schemas.PartsIn)
 )
 def read_meter(request: TechnicianRequest, job_id: int, payload: schemas.MeterIn) -> Status:
     at = payload.at or timezone.now()
+    services.check_device_time(at)
     return _record(
         request, job_id, lambda job: services.records_apply(job=job, user=request.auth, at=at, meter=payload)
     )
@@ -207,6 +210,7 @@ def read_meter(request: TechnicianRequest, job_id: int, payload: schemas.MeterIn
 @api.post("/jobs/{int:job_id}/signature", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"])
 def sign(request: TechnicianRequest, job_id: int, payload: schemas.SignatureRecordIn) -> Status:
     at = payload.at or timezone.now()
+    services.check_device_time(at)
     return _record(
         request,
         job_id,

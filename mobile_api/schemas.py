@@ -58,8 +58,9 @@ class SiteOut(Schema):
     lat: float
     lon: float
     time_zone: str
-    access_opens: dt.time
-    access_closes: dt.time
+    # Local wall-clock times in the site's time zone ("08:00"), not instants.
+    access_opens: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
+    access_closes: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
     access_weekdays: list[int]
     access_notes: str
 

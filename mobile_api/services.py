@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
+from django.utils import timezone
 
 from fieldservice.errors import Conflict, Invalid
 from mobile_api import schemas, selectors
@@ -82,7 +85,22 @@ def _forward_steps(job: WorkOrder, target: str) -> list[str] | None:
     return FORWARD[here + 1 : there + 1]
 
 
+def check_device_time(at: dt.datetime) -> None:
+    """A queued action's time must be plausible: not older than the offline allowance, not
+    in the future beyond clock skew (a phone with a wrong clock would corrupt the timeline)."""
+    now = timezone.now()
+    oldest = now - dt.timedelta(days=settings.MOBILE_EVENT_MAX_AGE_DAYS)
+    latest = now + dt.timedelta(minutes=settings.MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES)
+    if not oldest <= at <= latest:
+        raise Invalid(
+            f"The time {at.isoformat()} is not plausible: check the phone's clock.",
+            code="implausible_time",
+            details={"oldest": oldest, "latest": latest},
+        )
+
+
 def event_apply(*, user: User, job_id: int, event: schemas.EventIn, key: str) -> dict[str, Any]:
+    check_device_time(event.at)
     job = _mine_or_conflict(user=user, job_id=job_id)
     audit_key = f"mobile:{user.pk}:{key}"
     # A stale version is allowed when the move is still legal; the services then check
@@ -91,7 +109,10 @@ def event_apply(*, user: User, job_id: int, event: schemas.EventIn, key: str) ->
     applied, note = True, ""
     if event.type in EVENT_TARGETS:
         steps = _forward_steps(job, EVENT_TARGETS[event.type])
-        if steps is None:
+        # Dispatching on the technician's behalf is only safe on the job as they saw it: a
+        # stale event on a scheduled job may be undoing the dispatcher's recall.
+        stale_dispatch = steps and Status.DISPATCHED in steps and event.version != job.version
+        if steps is None or stale_dispatch:
             _refuse(job, event)
         if not steps:
             applied, note = False, f"Already {job.status}: nothing to do."

@@ -227,6 +227,12 @@ def meter_reading_record(
         raise Invalid(f"{locked.number} is not about a piece of equipment.", code="no_equipment")
     if kind not in MeterReading.Kind.values:
         raise Invalid(f"Unknown meter kind {kind!r}.", code="unknown_meter_kind")
+    same_moment = MeterReading.objects.filter(equipment_id=locked.equipment_id, kind=kind, read_at=at).first()
+    if same_moment is not None:
+        raise Conflict(
+            f"A {kind} reading of {same_moment.value} is already recorded at {at:%Y-%m-%d %H:%M}.",
+            code="meter_reading_exists",
+        )
     previous = (
         MeterReading.objects.filter(equipment_id=locked.equipment_id, kind=kind, read_at__lt=at)
         .order_by("-read_at")

@@ -28,7 +28,7 @@ def login(username: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {response.json()['token']}")
 
 
-def post(client: Client, url: str, body: dict) -> tuple[int, dict]:  # type: ignore[type-arg]
+def post(client: Client, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response = client.post(url, body, "application/json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     return response.status_code, response.json()
 

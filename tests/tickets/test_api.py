@@ -227,7 +227,7 @@ def test_filters(world: dict[str, Any], dispatcher: User) -> None:
     assert ids(client.get(URL, {"priority": 1})) == {world["free"].pk}
     assert ids(client.get(URL, {"technician": "tech02"})) == {world["job_b"].pk}
     assert ids(client.get(URL, {"account_id": world["mine"].pk})) == {world["job_a"].pk, world["free"].pk}
-    day = TOMORROW_9.astimezone(timezone.get_current_timezone()).date()
+    day = TOMORROW_9.astimezone(timezone.get_current_timezone()).date().isoformat()
     assert ids(client.get(URL, {"planned_from": day, "planned_to": day})) == {
         world["job_a"].pk,
         world["job_b"].pk,
@@ -270,16 +270,16 @@ def test_pagination_and_query_count_do_not_grow_with_page_size(
 
 def test_bearer_token_auth_expiry_and_revocation(world: dict[str, Any], dispatcher: User) -> None:
     raw, token = token_issue(user=dispatcher, kind=ApiToken.Kind.INTEGRATION, ttl=dt.timedelta(days=1))
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-    assert Client().get(URL, **headers).status_code == 200
+    headers = {"Authorization": f"Bearer {raw}"}
+    assert Client().get(URL, headers=headers).status_code == 200
     # Token-authenticated writes need no CSRF token (there is no cookie to ride on).
     created = Client(enforce_csrf_checks=True).post(
-        URL, {"site_id": world["unit"].site_id, "title": "From ERP"}, "application/json", **headers
+        URL, {"site_id": world["unit"].site_id, "title": "From ERP"}, "application/json", headers=headers
     )
     assert created.status_code == 201
     assert Client().get(URL, HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
-    assert Client().get(URL, **headers).status_code == 401
+    assert Client().get(URL, headers=headers).status_code == 401
     raw2, token2 = token_issue(user=dispatcher, kind=ApiToken.Kind.INTEGRATION)
     token_revoke(token=token2)
     assert Client().get(URL, HTTP_AUTHORIZATION=f"Bearer {raw2}").status_code == 401

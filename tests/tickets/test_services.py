@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -187,7 +188,7 @@ def invoke(
         return services.work_order_complete(
             work_order=job, by=by, version=seen, resolution="Replaced the thermostatic valve", at=at
         )
-    simple = {
+    simple: dict[str, Callable[..., WorkOrder]] = {
         "recall": services.work_order_recall,
         "dispatch": services.work_order_dispatch,
         "start_travel": services.work_order_start_travel,

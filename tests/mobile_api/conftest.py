@@ -1,0 +1,154 @@
+"""Personas and builders for the technician app's API tests.
+
+The personas come from tests/conftest.py (tech01 = technician A, tech02 = technician B, a
+dispatcher); here they get technician profiles, jobs in a chosen state and a logged-in app.
+Failed logins are counted in the real Redis: every test gets its own cache key prefix, so a
+test never sees another's counters (nor another run's, on a shared Redis), and its
+`login-failures` keys are deleted when it ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from assets.models import Site
+from tests import factories
+from tickets import services
+from tickets.models import WorkOrder
+
+API = "/api/mobile/v1"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+Status = WorkOrder.Status
+# The moves that take a freshly scheduled job to each later state.
+ADVANCE: dict[str, Callable[..., WorkOrder]] = {
+    Status.DISPATCHED: services.work_order_dispatch,
+    Status.EN_ROUTE: services.work_order_start_travel,
+    Status.ON_SITE: services.work_order_arrive,
+    Status.IN_PROGRESS: services.work_order_start_work,
+}
+PATH_TO: list[str] = [Status.SCHEDULED, *ADVANCE]
+
+
+class App:
+    """The technician app: a test client holding a bearer token, sending a fresh
+    Idempotency-Key with every change unless told which one to send."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(f"{API}{path}", params)
+
+    def post(self, path: str, body: dict[str, Any], *, key: str | None = None) -> Any:
+        return self.client.post(
+            f"{API}{path}", body, "application/json", HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4())
+        )
+
+    def event(self, job: WorkOrder, type: str, *, version: int | None = None, **fields: Any) -> Any:
+        """Post an event as the app would, with the job's version as the app last saw it."""
+        key = fields.pop("key", None)
+        body = {"type": type, "at": timezone.now().isoformat(), "version": version or job.version, **fields}
+        return self.post(f"/jobs/{job.pk}/events", body, key=key)
+
+
+def token_for(username: str, *, password: str = "demo", address: str = "127.0.0.1") -> Any:
+    return Client(REMOTE_ADDR=address).post(
+        f"{API}/auth/token", {"username": username, "password": password}, "application/json"
+    )
+
+
+def login(username: str) -> App:
+    response = token_for(username)
+    assert response.status_code == 200, response.content
+    return App(response.json()["token"])
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_keys(settings: Any) -> Iterator[None]:
+    prefix = f"fieldservice-test-mobile-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    yield
+    redis = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    for key in redis.scan_iter(match=f"{prefix}*login-failures*"):
+        redis.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
+    """Photos, signatures and service reports are files: keep them out of var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def technician_a(tech_a: User) -> User:
+    factories.technician(person=tech_a, skills={"compressor": 3, "chiller": 1})
+    return tech_a
+
+
+@pytest.fixture
+def technician_b(tech_b: User) -> User:
+    factories.technician(person=tech_b)
+    return tech_b
+
+
+@pytest.fixture
+def app_a(technician_a: User) -> App:
+    return login(technician_a.username)
+
+
+@pytest.fixture
+def app_b(technician_b: User) -> App:
+    return login(technician_b.username)
+
+
+JobMaker = Callable[..., WorkOrder]
+
+
+@pytest.fixture
+def make_job(dispatcher: User) -> JobMaker:
+    """A job for `technician`, planned at `start` (default now), moved on to `status`
+    through the services; `contract=True` puts it under a contract that requires a signature."""
+
+    def make(
+        *,
+        technician: User,
+        status: str = Status.DISPATCHED,
+        start: dt.datetime | None = None,
+        checklist: list[dict[str, Any]] | None = None,
+        contract: bool = False,
+        site: Site | None = None,
+    ) -> WorkOrder:
+        start = start or timezone.now().replace(microsecond=0)
+        unit = factories.equipment(site=site) if site else factories.equipment()
+        factories.contact(site=unit.site, is_primary=True)
+        if contract:
+            factories.contract(
+                account=unit.site.account,
+                covers=[unit],
+                start_date=dt.date(2020, 1, 1),
+                end_date=dt.date(2099, 1, 1),
+                requires_signature=True,
+            )
+        job = services.work_order_create(
+            site=unit.site, equipment=unit, kind="corrective", title="Compressor trips", by=dispatcher,
+            checklist=checklist or [],
+        )  # fmt: skip
+        job = services.work_order_schedule(
+            work_order=job, technician=technician, planned_start=start,
+            planned_end=start + dt.timedelta(hours=1), by=dispatcher, version=job.version,
+        )  # fmt: skip
+        for state in PATH_TO[1 : PATH_TO.index(status) + 1]:
+            job = ADVANCE[state](work_order=job, by=technician, version=job.version)
+        return WorkOrder.objects.get(pk=job.pk)
+
+    return make
