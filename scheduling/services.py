@@ -233,6 +233,9 @@ def plan_kpis_before(problem: solver.Problem, context: selectors.ProblemContext)
             planned_end = context.work_orders[job.id].planned_end
             if job.sla_due is not None and planned_end and context.minutes(planned_end) > job.sla_due:
                 at_risk += 1
+    planned_ids = {job.id for jobs in routes.values() for job in jobs}
+    # As after a run: urgent work left without a technician is at risk too.
+    at_risk += sum(1 for job in problem.jobs if job.id not in planned_ids and job.priority <= 2)
     shift_minutes = sum(shift.end - shift.start for tech in problem.technicians for shift in tech.shifts)
     service_minutes = sum(job.service_minutes for jobs in routes.values() for job in jobs)
     return {
