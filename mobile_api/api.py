@@ -16,7 +16,7 @@ from ninja.files import UploadedFile
 
 from fieldservice import ratelimit, roles
 from fieldservice.api import ErrorOut, install_error_handlers
-from fieldservice.errors import DomainError, Invalid, NotFound
+from fieldservice.errors import DomainError, Invalid
 from fieldservice.models import ApiToken
 from fieldservice.tokens import token_issue, token_revoke
 from mobile_api import schemas, selectors, services, sync
@@ -24,6 +24,7 @@ from mobile_api.auth import MobileTokenAuth, TechnicianRequest
 from mobile_api.idempotency import HEADER, run_once
 from mobile_api.serializers import job_dict
 from tickets import records
+from tickets.reports import service_report_ensure
 
 api = NinjaAPI(
     title="Fieldservice technician app API",
@@ -234,7 +235,5 @@ def upload_photo(
 def service_report(request: TechnicianRequest, job_id: int) -> FileResponse:
     """The service report of my completed job."""
     job = selectors.my_job(user=request.auth, job_id=job_id)
-    report = getattr(job, "service_report", None)
-    if report is None:
-        raise NotFound(f"{job.number} has no service report yet.")
+    report = service_report_ensure(work_order=job)
     return FileResponse(report.pdf.open("rb"), content_type="application/pdf", filename=f"{job.number}.pdf")

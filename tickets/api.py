@@ -162,3 +162,15 @@ def download_attachment(request: AuthedRequest, work_order_id: int, attachment_i
     if attachment is None:
         raise NotFound(f"Attachment {attachment_id} not found.")
     return FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+
+
+@router.get("/{int:work_order_id}/report.pdf", response={200: None, **ERRORS})
+def service_report_pdf(request: AuthedRequest, work_order_id: int) -> FileResponse:
+    """The service report of a completed work order (rendered on first request if needed)."""
+    from tickets.reports import service_report_ensure
+
+    work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
+    report = service_report_ensure(work_order=work_order)
+    return FileResponse(
+        report.pdf.open("rb"), content_type="application/pdf", filename=f"{work_order.number}.pdf"
+    )

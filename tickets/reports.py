@@ -155,3 +155,19 @@ def service_report_create(*, work_order_id: int) -> ServiceReport:
         return report
     _report_emailed(report, work_order, recipient, language=language)
     return report
+
+
+def service_report_ensure(*, work_order: WorkOrder) -> ServiceReport:
+    """The stored report of a completed work order, rendering it now if it has none, without
+    emailing anyone: for reading a report (history, a report the task has not made yet)."""
+    if work_order.status not in REPORTABLE_STATUSES:
+        raise Conflict(
+            f"{work_order.number} is {work_order.status}: a service report needs a completed work order.",
+            code="not_completed",
+            details={"status": work_order.status},
+        )
+    recipient = report_recipient(work_order)
+    language = recipient.language if recipient is not None else settings.LANGUAGE_CODE
+    return _report_stored(
+        work_order, language=language if language in EMAIL_LANGUAGES else settings.LANGUAGE_CODE
+    )

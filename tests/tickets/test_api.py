@@ -303,3 +303,19 @@ def test_openapi_schema_and_docs_serve() -> None:
     assert schema.status_code == 200
     assert "/api/v1/work-orders/{work_order_id}/transition" in schema.json()["paths"]
     assert Client().get("/api/v1/docs").status_code == 200
+
+
+def test_report_pdf_is_rendered_on_first_request_without_email(
+    world: dict[str, Any], dispatcher: User, tech_b: User, mailoutbox: list[Any]
+) -> None:
+    job = world["free"]
+    client = client_for(dispatcher)
+    assert client.get(f"{URL}/{job.pk}/report.pdf").json()["code"] == "not_completed"
+    WorkOrder.objects.filter(pk=job.pk).update(
+        status="completed", completed_at=timezone.now(), resolution="Fixed"
+    )
+    response = client.get(f"{URL}/{job.pk}/report.pdf")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert mailoutbox == []
+    assert client_for(tech_b).get(f"{URL}/{job.pk}/report.pdf").status_code == 404
