@@ -11,18 +11,22 @@ SEED ?= 1
 SCALE ?= demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SOLVER_SECONDS ?= 5
 
 # Development defaults; production sets its own environment (see deploy/README.md).
 export DEBUG ?= 1
 export DATABASE_URL ?= postgres:///$(DB_NAME)
 
-.PHONY: demo test system venv database migrate seed serve lint typecheck pytest clean
+.PHONY: demo test system venv database migrate seed schedule serve lint typecheck pytest clean
 
-demo: system venv database migrate seed
+demo: system venv database migrate seed schedule serve
+
+serve:
 	@echo
-	@echo "  Fieldservice demo: http://$(HOST):$(PORT)/"
-	@echo "  Back office:       http://$(HOST):$(PORT)/admin/"
-	@echo "  API docs:          http://$(HOST):$(PORT)/api/v1/docs"
+	@echo "  Fieldservice demo:  http://$(HOST):$(PORT)/"
+	@echo "  Back office:        http://$(HOST):$(PORT)/admin/"
+	@echo "  API docs:           http://$(HOST):$(PORT)/api/v1/docs"
+	@echo "  Technician API docs: http://$(HOST):$(PORT)/api/mobile/v1/docs"
 	@echo "  Logins (password 'demo'): admin, dispatcher, manager, tech01 ... tech40"
 	@echo
 	$(PY) manage.py runserver $(HOST):$(PORT)
@@ -51,6 +55,10 @@ migrate:
 
 seed:
 	$(PY) manage.py seed_demo --seed $(SEED) --scale $(SCALE)
+
+# Tomorrow's plan from the optimizer, left for the dispatcher to review and accept.
+schedule:
+	$(PY) manage.py solve_day --date tomorrow --time-limit $(SOLVER_SECONDS)
 
 lint:
 	$(VENV)/bin/ruff format --check .

@@ -316,6 +316,6 @@ def test_report_pdf_is_rendered_on_first_request_without_email(
     )
     response = client.get(f"{URL}/{job.pk}/report.pdf")
     assert response.status_code == 200
-    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert response.getvalue().startswith(b"%PDF")
     assert mailoutbox == []
     assert client_for(tech_b).get(f"{URL}/{job.pk}/report.pdf").status_code == 404
