@@ -75,6 +75,14 @@ def _sla_calendar(work_order: WorkOrder) -> sla.Calendar:
     return sla.Calendar.for_site(kind=kind, time_zone=work_order.site.time_zone)
 
 
+def _sla_clock_start(work_order: WorkOrder) -> dt.datetime:
+    """Repairs are due from when they are reported; planned work (preventive maintenance,
+    generated days ahead) from the start of its window, when it becomes due."""
+    if work_order.kind == WorkOrder.Kind.PREVENTIVE and work_order.earliest_start:
+        return max(work_order.created_at, work_order.earliest_start)
+    return work_order.created_at
+
+
 def _set_sla_due(work_order: WorkOrder, *, opened_at: dt.datetime) -> None:
     """Set the contract (if any), billability and the two SLA due times from its terms."""
     coverage = None
@@ -237,7 +245,7 @@ def work_order_create(
         created_at=at,
         created_by=by if by is not None and by.is_authenticated else None,
     )
-    _set_sla_due(work_order, opened_at=at)
+    _set_sla_due(work_order, opened_at=_sla_clock_start(work_order))
     work_order.save()
     ChecklistItem.objects.bulk_create(
         ChecklistItem(
@@ -304,7 +312,7 @@ def work_order_update(*, work_order: WorkOrder, by: User | None, version: int, *
         raise Invalid("The latest end must be after the earliest start.", code="window_ordered")
     update_fields = [*changed, "version", "updated_at"]
     if "priority" in changed:
-        _set_sla_due(locked, opened_at=locked.created_at)
+        _set_sla_due(locked, opened_at=_sla_clock_start(locked))
         update_fields += ["sla_response_due", "sla_resolution_due", "contract", "billable"]
     locked.version += 1
     locked.save(update_fields=update_fields)
