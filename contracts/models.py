@@ -151,6 +151,7 @@ class RenewalOpportunity(TimestampedModel):
     health_score_at_open = models.PositiveSmallIntegerField(null=True, blank=True)
     health_band_at_open = models.CharField(max_length=8, blank=True)
     quote_pdf = models.FileField(_("quote PDF"), upload_to="quotes/%Y/", blank=True)
+    quote_valid_until = models.DateField(_("quote valid until"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
@@ -231,6 +232,9 @@ class AccountTask(TimestampedModel):
     title = models.CharField(_("title"), max_length=300)
     due_date = models.DateField(_("due date"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    # Makes a task that must exist once (the save plan of a renewal, the alert of one entry
+    # into red) impossible to create twice, whatever reruns or races.
+    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
 
     class Meta:
         ordering = ["due_date", "id"]

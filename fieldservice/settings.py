@@ -284,6 +284,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 60 * 60,
     },
     "sla-breaches": {"task": "tickets.tasks.sla_breaches_sweep", "schedule": 5 * 60},
+    "renewals": {"task": "contracts.tasks.renewals_run_daily", "schedule": 24 * 60 * 60},
+    "account-health": {"task": "contracts.tasks.health_compute_nightly", "schedule": 24 * 60 * 60},
 }
 # Preventive work orders are created this many days ahead of their due date.
 PM_HORIZON_DAYS = env_int("PM_HORIZON_DAYS", 14, minimum=0)
@@ -312,3 +314,35 @@ SCHEDULING_LUNCH_EARLIEST = "11:30"
 SCHEDULING_LUNCH_LATEST = "13:30"
 SCHEDULING_LUNCH_MINUTES = 30
 SCHEDULING_DEFAULT_TIME_LIMIT_S = env_int("SCHEDULING_DEFAULT_TIME_LIMIT_S", 20, minimum=1)
+
+# Renewals: milestones in days before the key date (the end date, or for auto-renewing
+# contracts the notice deadline). Each happens once per contract.
+RENEWAL_MILESTONE_DAYS = {"t120": 120, "t90": 90, "t60": 60, "t30": 30, "t7": 7, "t0": 0}
+# A renewal quote stays valid this many days after it is drafted.
+RENEWAL_QUOTE_VALID_DAYS = 45
+
+# Account health: components, weights and thresholds (good / average / poor). A component
+# scores 100 at good, 60 at average, 0 at poor, linearly between; the score is the weighted
+# mean over components that have data.
+HEALTH_WINDOW_DAYS = 90
+HEALTH_COMPONENTS = {
+    "sla_breach_rate": {"weight": 25, "good": 0.05, "average": 0.15, "poor": 0.30},
+    "first_time_fix_rate": {"weight": 15, "good": 0.85, "average": 0.70, "poor": 0.50},
+    "reliability": {"weight": 15, "good": 1.2, "average": 1.0, "poor": 0.6},  # MTBF / fleet MTBF
+    "open_urgent_past_sla": {"weight": 15, "good": 0, "average": 1, "poor": 4},
+    "sentiment": {"weight": 15, "good": 4.5, "average": 3.8, "poor": 2.5},  # CSAT-equivalent, 1-5
+    "pm_compliance": {"weight": 15, "good": 0.95, "average": 0.80, "poor": 0.50},
+}
+HEALTH_SENTIMENT_HALF_LIFE_DAYS = 90
+HEALTH_BANDS = {"green": 76, "yellow": 51}  # score >= green → green; >= yellow → yellow; else red
+# Hard overrides that force red whatever the score.
+HEALTH_OVERRIDE_P1_PAST_SLA_HOURS = 48
+HEALTH_OVERRIDE_BREACH_RATE = 0.25
+HEALTH_DECLINE_POINTS = 15
+HEALTH_DECLINE_DAYS = 30
+# Risk ranking: (100 − score) × annual contract value × urgency by days to the key date.
+RISK_URGENCY = [(90, 2.0), (180, 1.5)]
+# RFM tiers: quintile scores (1-5) per dimension; a dimension is "high" at or above this.
+RFM_HIGH_QUINTILE = 4
+RFM_LOW_QUINTILE = 2
+RFM_NEW_ACCOUNT_DAYS = 180
