@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
 from fieldservice.models import ApiToken, StaffProfile
+from fieldservice.tokens import token_forget
 
 
 @admin.register(StaffProfile)
@@ -34,3 +37,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        token_forget(token=obj)  # a revocation or new expiry applies to the next call

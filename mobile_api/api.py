@@ -9,10 +9,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.http import FileResponse, HttpRequest
+from django.core.cache import cache
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import File, Form, NinjaAPI, Query, Status
 from ninja.files import UploadedFile
+from pydantic import TypeAdapter
 
 from fieldservice import ratelimit, roles
 from fieldservice.api import ErrorOut, install_error_handlers
@@ -41,6 +43,8 @@ install_error_handlers(api)
 
 ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 404, 409, 413, 422, 429)}
 MAX_RANGE_DAYS = 31
+JOBS_CACHE_SECONDS = 60
+JOB_LIST = TypeAdapter(list[schemas.JobOut])
 
 
 class TooManyAttempts(DomainError):
@@ -113,7 +117,7 @@ def list_jobs(
     request: TechnicianRequest,
     date_from: dt.date | None = Query(None, alias="from"),
     date_to: dt.date | None = Query(None, alias="to"),
-) -> list[dict[str, Any]]:
+) -> HttpResponse:
     """My assigned jobs planned between `from` and `to` (local dates, default today), in planned order."""
     day_from = date_from or timezone.localdate()
     day_to = date_to or day_from
@@ -121,7 +125,17 @@ def list_jobs(
         raise Invalid(
             f"'to' must be on or after 'from', at most {MAX_RANGE_DAYS} days later.", code="bad_range"
         )
-    return [job_dict(job) for job in selectors.my_jobs(user=request.auth, day_from=day_from, day_to=day_to)]
+    # The app polls this list all day; it is served from Redis until one of the jobs changes
+    # (the change log's stamp) or JOBS_CACHE_SECONDS pass (for what the log does not see,
+    # such as another job completing on the same equipment).
+    user = request.auth
+    key = f"mobile-jobs:{user.pk}:{day_from}:{day_to}:{selectors.change_stamp(user=user)}"
+    body = cache.get(key)
+    if body is None:
+        jobs = [job_dict(job) for job in selectors.my_jobs(user=user, day_from=day_from, day_to=day_to)]
+        body = JOB_LIST.dump_json(JOB_LIST.validate_python(jobs), by_alias=True)
+        cache.set(key, body, timeout=JOBS_CACHE_SECONDS)
+    return HttpResponse(body, content_type="application/json")
 
 
 @api.get("/jobs/{int:job_id}", response={200: schemas.JobOut, **ERRORS}, tags=["jobs"])

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -76,3 +77,15 @@ def my_job(*, user: User, job_id: int) -> WorkOrder:
 def was_mine(*, user: User, job_id: int) -> bool:
     """Whether the job was assigned to me at some point (so a late event is a conflict, not a 404)."""
     return JobChange.objects.filter(technician=user, work_order_id=job_id).exists()
+
+
+def change_stamp(*, user: User) -> str:
+    """Changes whenever a change of one of my jobs commits: the count of my change-log rows
+    (a late-committing row adds to it even when its id is lower than the largest seen)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), coalesce(max(id), 0) FROM mobile_api_jobchange WHERE technician_id = %s",
+            [user.pk],
+        )
+        count, largest = cursor.fetchone()
+    return f"{count}-{largest}"

@@ -179,7 +179,8 @@ class Backlog:
                     wo = self._job(unit, created, pm_horizon, allow_long=False)
                 wo.priority = max(wo.priority, 3)
                 wo.technician, wo.status = tech, status
-                wo.responded_at = created + timedelta(hours=rng.uniform(*RESPONSE_HOURS))
+                # Taken by the dispatcher; nobody is on site yet, so nothing has responded.
+                wo.scheduled_at = created + timedelta(hours=rng.uniform(*RESPONSE_HOURS))
                 wo.planned_start = ctx.at(day, start)
                 wo.planned_end = wo.planned_start + timedelta(minutes=wo.estimated_minutes)
                 wo.earliest_start, wo.latest_end = ctx.at(day, WINDOW_OPENS), ctx.at(day, WINDOW_CLOSES)

@@ -11,7 +11,7 @@ from typing import Any
 from fieldservice.demo import bulk
 from fieldservice.demo.catalog import CHECKLISTS, PARTS
 from fieldservice.demo.context import SeedContext
-from fieldservice.demo.workorders import WorkOrderPlan
+from fieldservice.demo.workorders import CLOSED_STATUSES, WorkOrderPlan
 from tickets.models import ChecklistItem, PartUsage, Survey, WorkOrderEvent
 
 CHUNK_ORDERS = 5_000
@@ -86,12 +86,14 @@ class Recorder:
         if wo.status == "cancelled":
             self.change(wo, "new", "cancelled", wo.cancelled_at, dispatcher)
             return
+        if wo.status not in CLOSED_STATUSES:
+            self._open_breaches(wo)
         if wo.status == "new":
             return
-        self.change(wo, "new", "scheduled", wo.responded_at, dispatcher)
-        assert wo.technician is not None and wo.responded_at is not None
+        self.change(wo, "new", "scheduled", wo.scheduled_at, dispatcher)
+        assert wo.technician is not None and wo.scheduled_at is not None
         self.event(
-            wo, "assigned", wo.responded_at, dispatcher, payload={"technician": wo.technician.username}
+            wo, "assigned", wo.scheduled_at, dispatcher, payload={"technician": wo.technician.username}
         )
         if wo.status == "scheduled":
             return
@@ -107,13 +109,33 @@ class Recorder:
         self._checklist(wo)
         self._parts(wo)
         self.change(wo, "in_progress", "completed", wo.completed_at, tech, location=wo.unit.site.ewkt)
-        if wo.response_breached and wo.sla_response_due:
-            self.event(wo, "sla_breached", wo.sla_response_due, None, payload={"clock": "response"})
-        if wo.resolution_breached and wo.sla_resolution_due:
-            self.event(wo, "sla_breached", wo.sla_resolution_due, None, payload={"clock": "resolution"})
+        if wo.response_breached:
+            self._breach(wo, "response", wo.sla_response_due)
+        if wo.resolution_breached:
+            self._breach(wo, "resolution", wo.sla_resolution_due)
         if wo.status == "closed":
             self.change(wo, "completed", "closed", wo.closed_at, dispatcher)
         self._survey(wo)
+
+    def _breach(self, wo: WorkOrderPlan, clock: str, due: datetime | None) -> None:
+        """The event tickets.services records for a late clock: same time, payload and key."""
+        assert due is not None
+        self.event(
+            wo,
+            "sla_breached",
+            due,
+            None,
+            payload={"clock": clock, "due": due.isoformat()},
+            idempotency_key=f"sla-breach:{wo.id}:{clock}",
+        )
+
+    def _open_breaches(self, wo: WorkOrderPlan) -> None:
+        """An open job whose clock ran out before the seeded instant, as the sweep records it."""
+        now = self.ctx.now
+        if wo.sla_response_due and wo.sla_response_due < now and wo.responded_at is None:
+            self._breach(wo, "response", wo.sla_response_due)
+        if wo.sla_resolution_due and wo.sla_resolution_due < now:
+            self._breach(wo, "resolution", wo.sla_resolution_due)
 
     def _arrival_point(self, wo: WorkOrderPlan) -> tuple[str, float]:
         rng = self.ctx.rng

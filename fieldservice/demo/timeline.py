@@ -3,7 +3,9 @@
 SLA targets come from the contract that covered the equipment when the work order was
 created (else the default, billable terms); whether a target is met is drawn from the
 account's service quality (fieldservice.demo.history) and then read back from the
-timestamps, so the data never contradicts itself.
+timestamps, so the data never contradicts itself. `responded_at` is the technician's
+arrival on site, as in the product (the response SLA is an on-site promise); the
+dispatcher's taking the job is `scheduled_at`, which only dates the events.
 """
 
 from __future__ import annotations
@@ -17,12 +19,19 @@ from fieldservice.demo.contracts import contract_covering
 from fieldservice.demo.history import breach_probability
 from fieldservice.demo.workorders import WorkOrderPlan
 
+# Arrival on site as a fraction of the response target (late: past it).
 RESPONDED_FRACTION = (0.1, 0.9)
 LATE_FRACTION = (1.1, 2.5)
-RESOLVED_FRACTION = (0.2, 0.95)
+# A late resolution overshoots its target by this fraction of the resolution time.
+LATE_RESOLUTION_FRACTION = (0.1, 1.0)
+# The dispatcher takes the job after this fraction of the time to arrival.
+SCHEDULED_FRACTION = (0.05, 0.3)
+EARLIEST_ARRIVAL = timedelta(minutes=45)
+# As tickets.pm: the window opens a few days before the due date and closes after a grace.
+PM_WINDOW_DAYS_BEFORE_DUE = 3
+PM_WINDOW_GRACE_DAYS = 7
 WORK_FACTOR = (0.7, 1.3)
 SLOW_WORK_AT_ZERO_QUALITY = 0.5
-MIN_DISPATCH_LEAD = timedelta(minutes=30)
 DISPATCH_LEAD_MINUTES = (40, 120)
 TRAVEL_MINUTES = (15, 60)
 SETUP_MINUTES = (5, 20)
@@ -32,7 +41,7 @@ PREFERRED_SHARE = 0.5
 LOCAL_SHARE = 0.85
 NO_FAULT_SHARE = 0.08
 CANCEL_AFTER_HOURS = (1, 30)
-PM_RESPONSE_HOURS = (1, 20)
+PM_SCHEDULED_HOURS = (1, 20)
 
 
 class TechnicianPool:
@@ -96,6 +105,32 @@ def _into_access_hours(site: SiteRec, moment: datetime, ctx: SeedContext) -> dat
     return moment
 
 
+def _pm_window(ctx: SeedContext, wo: WorkOrderPlan) -> None:
+    """Planned work gets the window tickets.pm gives it (from a few days before the due date
+    to a grace period after), and its SLA clocks start with the window, as in the product."""
+    assert wo.pm_due_date is not None
+    wo.earliest_start = max(
+        wo.created_at, ctx.at(wo.pm_due_date - timedelta(days=PM_WINDOW_DAYS_BEFORE_DUE), time(0))
+    )
+    wo.latest_end = ctx.at(wo.pm_due_date + timedelta(days=PM_WINDOW_GRACE_DAYS + 1), time(0))
+
+
+def _reactive_arrival(ctx: SeedContext, wo: WorkOrderPlan, late: bool) -> datetime:
+    """On site within the response target, or late when the draw says so. Access hours can
+    make an on-time draw late; then the technician goes at the first moment the site lets
+    them in, and only a site that stays closed until past the target makes it a breach."""
+    rng = ctx.rng
+    assert wo.sla_response_due is not None
+    span = wo.sla_response_due - wo.created_at
+    arrival = wo.created_at + span * rng.uniform(*(LATE_FRACTION if late else RESPONDED_FRACTION))
+    if wo.kind == "emergency":  # emergencies get in at any hour
+        return arrival
+    arrival = _into_access_hours(wo.unit.site, arrival, ctx)
+    if not late and arrival > wo.sla_response_due:
+        arrival = _into_access_hours(wo.unit.site, wo.created_at + EARLIEST_ARRIVAL, ctx)
+    return arrival
+
+
 def schedule_history(ctx: SeedContext, wo: WorkOrderPlan, pool: TechnicianPool) -> None:
     rng = ctx.rng
     unit = wo.unit
@@ -104,8 +139,11 @@ def schedule_history(ctx: SeedContext, wo: WorkOrderPlan, pool: TechnicianPool) 
     wo.contract = contract_covering(unit, wo.created_at.date())
     calendar = wo.contract.calendar if wo.contract else "business_hours"
     response_h, resolution_h = (wo.contract.terms if wo.contract else sla.DEFAULT_TERMS)[wo.priority]
-    wo.sla_response_due = sla.due(wo.created_at, response_h, calendar)
-    wo.sla_resolution_due = sla.due(wo.created_at, resolution_h, calendar)
+    if wo.visit_day is not None and wo.pm_due_date is not None:
+        _pm_window(ctx, wo)
+    clock_start = max(wo.created_at, wo.earliest_start or wo.created_at)
+    wo.sla_response_due = sla.due(clock_start, response_h, calendar)
+    wo.sla_resolution_due = sla.due(clock_start, resolution_h, calendar)
     wo.created_by = ctx.users["dispatcher"] if wo.plan is None else None
     p_breach = breach_probability(q)
     late_response = rng.random() < p_breach
@@ -118,42 +156,44 @@ def schedule_history(ctx: SeedContext, wo: WorkOrderPlan, pool: TechnicianPool) 
     work = timedelta(
         minutes=wo.estimated_minutes * rng.uniform(*WORK_FACTOR) * (1 + SLOW_WORK_AT_ZERO_QUALITY * (1 - q))
     )
-    if wo.visit_day is not None:  # planned work: the visit day was decided by the plan
-        wo.responded_at = wo.created_at + timedelta(hours=rng.uniform(*PM_RESPONSE_HOURS))
-        if late_response:
-            wo.responded_at = wo.created_at + (wo.sla_response_due - wo.created_at) * rng.uniform(
-                *LATE_FRACTION
-            )
+    finish_by: datetime | None = None
+    if wo.visit_day is not None:
+        # Planned work: the plan decided the visit day (late for low quality, see history),
+        # and the response target is met or missed by that visit.
         arrival = ctx.at(wo.visit_day, unit.site.opens) + timedelta(hours=rng.uniform(*VISIT_START_HOURS))
-        arrival = max(arrival, wo.responded_at + MIN_DISPATCH_LEAD)
+        wo.scheduled_at = wo.created_at + timedelta(hours=rng.uniform(*PM_SCHEDULED_HOURS))
     else:
-        span = wo.sla_response_due - wo.created_at
-        fraction = rng.uniform(*(LATE_FRACTION if late_response else RESPONDED_FRACTION))
-        wo.responded_at = wo.created_at + span * fraction
-        resolution_span = wo.sla_resolution_due - wo.responded_at
+        arrival = _reactive_arrival(ctx, wo, late_response)
+        wo.scheduled_at = wo.created_at + (arrival - wo.created_at) * rng.uniform(*SCHEDULED_FRACTION)
         if late_resolution:
-            end = wo.sla_resolution_due + (wo.sla_resolution_due - wo.created_at) * rng.uniform(0.1, 1.0)
-        else:
-            end = wo.responded_at + resolution_span * rng.uniform(*RESOLVED_FRACTION)
-        arrival = max(end - work, wo.responded_at + MIN_DISPATCH_LEAD)
-        if wo.kind != "emergency":
-            arrival = _into_access_hours(unit.site, arrival, ctx)
-    _stamp_visit(ctx, wo, arrival, work)
+            # Diagnosed on the first visit, then waiting for parts or a specialist.
+            assert wo.sla_resolution_due is not None
+            finish_by = wo.sla_resolution_due + (wo.sla_resolution_due - wo.created_at) * rng.uniform(
+                *LATE_RESOLUTION_FRACTION
+            )
+    _stamp_visit(ctx, wo, arrival, work, finish_by)
     _resolve(ctx, wo)
 
 
-def _stamp_visit(ctx: SeedContext, wo: WorkOrderPlan, arrival: datetime, work: timedelta) -> None:
+def _stamp_visit(
+    ctx: SeedContext, wo: WorkOrderPlan, arrival: datetime, work: timedelta, finish_by: datetime | None
+) -> None:
+    """Dispatch, travel and arrival (= responded_at, the on-site response), then the work.
+    With `finish_by`, the work ends then (a repair that waited after the first visit)."""
     rng = ctx.rng
-    assert wo.responded_at is not None
+    assert wo.scheduled_at is not None
     travel = timedelta(minutes=rng.randint(*TRAVEL_MINUTES))
     wo.en_route_at = arrival - travel
     lead = timedelta(minutes=rng.randint(*DISPATCH_LEAD_MINUTES))
-    wo.dispatched_at = max(wo.responded_at + timedelta(minutes=1), wo.en_route_at - lead)
+    wo.dispatched_at = max(wo.scheduled_at + timedelta(minutes=1), wo.en_route_at - lead)
     if wo.dispatched_at >= wo.en_route_at:
         wo.en_route_at = wo.dispatched_at + timedelta(minutes=1)
         arrival = max(arrival, wo.en_route_at + travel)
     wo.arrived_at = arrival
+    wo.responded_at = arrival
     wo.actual_start = arrival + timedelta(minutes=rng.randint(*SETUP_MINUTES))
+    if finish_by is not None:
+        wo.actual_start = max(wo.actual_start, finish_by - work)
     wo.actual_end = wo.actual_start + work
     wo.completed_at = wo.actual_end
     wo.planned_start = arrival.replace(minute=0 if arrival.minute < 30 else 30, second=0, microsecond=0)

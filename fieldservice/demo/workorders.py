@@ -35,6 +35,10 @@ class WorkOrderPlan:
     earliest_start: datetime | None = None
     latest_end: datetime | None = None
     technician: TechRec | None = None
+    # When the dispatcher took the job (scheduled and assigned); not an SLA event.
+    scheduled_at: datetime | None = None
+    # The technician's arrival on site, which is what the response SLA measures (as in
+    # tickets.services.work_order_arrive); None until someone is on site.
     responded_at: datetime | None = None
     dispatched_at: datetime | None = None
     en_route_at: datetime | None = None
@@ -77,6 +81,7 @@ TIME_FIELDS = (
     "sla_resolution_due",
     "earliest_start",
     "latest_end",
+    "scheduled_at",
     "responded_at",
     "dispatched_at",
     "en_route_at",
@@ -114,7 +119,7 @@ def number_work_orders(orders: list[WorkOrderPlan]) -> None:
 
 
 def work_order_row(wo: WorkOrderPlan) -> dict[str, object]:
-    last_change = wo.closed_at or wo.completed_at or wo.cancelled_at or wo.dispatched_at or wo.responded_at
+    last_change = wo.closed_at or wo.completed_at or wo.cancelled_at or wo.dispatched_at or wo.scheduled_at
     return {
         "id": wo.id,
         "number": wo.number,

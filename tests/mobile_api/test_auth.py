@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from fieldservice import tokens
 from fieldservice.models import ApiToken
 from fieldservice.tokens import token_issue
 from tests.mobile_api.conftest import API, App, token_for
@@ -67,9 +68,21 @@ def test_calls_without_a_valid_token_are_401(technician_a: User, header: str | N
     assert response.json()["code"] == "unauthenticated"
 
 
-def test_an_expired_token_is_401(app_a: App) -> None:
+def test_an_expired_token_is_401(app_a: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert app_a.get("/me").status_code == 200  # now cached
+    token = ApiToken.objects.get()
+    assert token.expires_at is not None
+    later = token.expires_at + dt.timedelta(seconds=1)
+    monkeypatch.setattr(tokens.timezone, "now", lambda: later)
+    assert app_a.get("/me").status_code == 401
+
+
+def test_an_expiry_set_by_hand_applies_at_once(app_a: App) -> None:
     assert app_a.get("/me").status_code == 200
-    ApiToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    token = ApiToken.objects.get()
+    token.expires_at = timezone.now() - dt.timedelta(seconds=1)
+    token.save()
+    tokens.token_forget(token=token)  # what the admin does when a token is edited
     assert app_a.get("/me").status_code == 401
 
 
