@@ -81,11 +81,13 @@ def was_mine(*, user: User, job_id: int) -> bool:
 
 def change_stamp(*, user: User) -> str:
     """Changes whenever a change of one of my jobs commits: the count of my change-log rows
-    (a late-committing row adds to it even when its id is lower than the largest seen)."""
+    (a late-committing row adds to it even when its id is lower than the largest seen), and
+    the newest transaction id, which is never reused, so a re-seeded database that starts
+    its ids again cannot meet an old cached entry."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*), coalesce(max(id), 0) FROM mobile_api_jobchange WHERE technician_id = %s",
+            "SELECT count(*), coalesce(max(txid), 0) FROM mobile_api_jobchange WHERE technician_id = %s",
             [user.pk],
         )
-        count, largest = cursor.fetchone()
-    return f"{count}-{largest}"
+        count, newest_transaction = cursor.fetchone()
+    return f"{count}-{newest_transaction}"
