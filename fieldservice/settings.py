@@ -163,6 +163,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "fieldservice.context_processors.navigation",
             ],
         },
     },
@@ -186,7 +187,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 # --- Language and time --------------------------------------------------------------------
 
@@ -346,3 +349,7 @@ RISK_URGENCY = [(90, 2.0), (180, 1.5)]
 RFM_HIGH_QUINTILE = 4
 RFM_LOW_QUINTILE = 2
 RFM_NEW_ACCOUNT_DAYS = 180
+
+# Map tiles for the dispatch board. Empty: the map draws sites and technicians on a plain
+# background, which works with no network; set e.g. an internal tile server's URL template.
+MAP_TILE_URL = env_str("MAP_TILE_URL", "")

@@ -1,24 +1,26 @@
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from fieldservice import web
 from fieldservice.api import api
 from mobile_api.api import api as mobile_api
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponseRedirect("/admin/")
-
 
 admin.site.site_header = "Fieldservice"
 admin.site.site_title = "Fieldservice back office"
 admin.site.index_title = "Back office"
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", web.home, name="home"),
+    path("login/", web.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("api/mobile/v1/", mobile_api.urls),
+    path("dispatch/", include("scheduling.urls")),
+    path("accounts/", include("contracts.urls")),
+    path("kpis/", include("fieldservice.kpis.urls")),
     path("", include("tickets.urls")),
 ]
 # Uploaded files (photos, signatures, reports) are never served as plain media: each is

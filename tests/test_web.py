@@ -1,0 +1,56 @@
+"""The web app's frame: login (rate limited), landing per role, 403 for the wrong role."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.test import Client
+
+from fieldservice import ratelimit
+
+pytestmark = pytest.mark.django_db
+
+
+ADDRESS = "10.9.9.9"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_counters() -> None:
+    """Counters live in the real Redis and outlast a test: start each test from zero."""
+    cache.delete_many(ratelimit._keys("dispatcher", ADDRESS) + ratelimit._keys("manager", ADDRESS))
+
+
+def test_login_lands_each_role_on_its_page(dispatcher: User, account_manager: User) -> None:
+    for user, landing in ((dispatcher, "/dispatch/"), (account_manager, "/accounts/")):
+        client = Client(REMOTE_ADDR=ADDRESS)
+        response = client.post("/login/", {"username": user.username, "password": "demo"})
+        assert response.status_code == 302
+        assert client.get("/").url == landing
+
+
+def test_technician_has_no_web_pages(tech_a: User) -> None:
+    client = Client()
+    client.force_login(tech_a)
+    assert client.get("/").status_code == 403
+
+
+def test_anonymous_goes_to_login() -> None:
+    response = Client().get("/")
+    assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_login_is_rate_limited(dispatcher: User) -> None:
+    client = Client(REMOTE_ADDR=ADDRESS)
+    for _ in range(5):
+        assert client.post("/login/", {"username": "dispatcher", "password": "wrong"}).status_code == 200
+    blocked = client.post("/login/", {"username": "dispatcher", "password": "demo"})
+    assert blocked.status_code == 429
+    assert "Too many failed attempts" in blocked.content.decode()
+
+
+def test_language_switch(dispatcher: User) -> None:
+    client = Client()
+    client.force_login(dispatcher)
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    assert client.cookies["django_language"].value == "zh-hans"
