@@ -7,8 +7,23 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    When,
+)
+from django.utils import timezone
 
-from contracts.models import ContractSLATerm, ServiceContract
+from contracts.models import ContractSLATerm, HealthScore, RenewalReminder, ServiceContract
+from fieldservice import roles
 
 
 @dataclass(frozen=True)
@@ -44,3 +59,156 @@ def coverage_for(*, equipment_id: int, on: dt.date, priority: int) -> Coverage |
         response, resolution = settings.DEFAULT_SLA_HOURS[priority]
         return Coverage(contract, Decimal(response), Decimal(resolution), contract.sla_calendar)
     return Coverage(contract, term.response_hours, term.resolution_hours, contract.sla_calendar)
+
+
+# --- renewals and quotes -------------------------------------------------------------------------
+
+
+def renewal_key_date_expression() -> Case:
+    """The key date in SQL: the end date, or for an auto-renewing contract its notice
+    deadline (end date − notice days; date − integer is a date in PostgreSQL)."""
+    return Case(
+        When(
+            auto_renew=True,
+            then=ExpressionWrapper(F("end_date") - F("notice_days"), output_field=DateField()),
+        ),
+        default=F("end_date"),
+        output_field=DateField(),
+    )
+
+
+def renewal_candidates(*, today: dt.date, first_milestone_days: int) -> QuerySet[ServiceContract]:
+    """Active contracts whose first renewal milestone has come due and whose last (T0) has
+    not happened yet: the only ones the daily renewal run needs to look at. The filter on
+    status and end date can use contract_status_end_idx."""
+    horizon = today + dt.timedelta(days=first_milestone_days)
+    return (
+        ServiceContract.objects.filter(status=ServiceContract.Status.ACTIVE, end_date__lte=horizon)
+        .annotate(key_date=renewal_key_date_expression())
+        .filter(key_date__lte=horizon)
+        .exclude(reminders__milestone=RenewalReminder.Milestone.T0)
+        .select_related("account__account_manager__profile")
+        .order_by("end_date", "pk")
+    )
+
+
+def health_latest(*, account_id: int, on: dt.date) -> HealthScore | None:
+    """The account's latest health snapshot on or before this date (health_score_one_per_day
+    makes the date unique per account)."""
+    return HealthScore.objects.filter(account_id=account_id, date__lte=on).order_by("-date").first()
+
+
+@dataclass(frozen=True)
+class ServiceSummary:
+    """An account's service record over a period, as the renewal quote shows it."""
+
+    start: dt.date
+    end: dt.date
+    visits: int
+    pm_planned: int
+    pm_completed: int
+    sla_measured: int
+    sla_met: int
+    ftf_measured: int
+    ftf_fixed: int
+    downtime: dt.timedelta
+
+    @staticmethod
+    def _share(part: int, whole: int) -> Decimal | None:
+        return (Decimal(100) * part / whole).quantize(Decimal("0.1")) if whole else None
+
+    @property
+    def sla_compliance_percent(self) -> Decimal | None:
+        return self._share(self.sla_met, self.sla_measured)
+
+    @property
+    def first_time_fix_percent(self) -> Decimal | None:
+        return self._share(self.ftf_fixed, self.ftf_measured)
+
+    @property
+    def downtime_hours(self) -> Decimal:
+        return (Decimal(self.downtime.total_seconds()) / 3600).quantize(Decimal("0.1"))
+
+
+def account_service_summary(*, account_id: int, start: dt.date, end: dt.date) -> ServiceSummary:
+    """The account's service from `start` up to (not including) `end`, in one query.
+
+    * visits: work orders completed or closed, by completion time;
+    * PM: preventive work orders whose due date falls in the period (planned), and those of
+      them completed or closed (completed);
+    * SLA: completed corrective and emergency work with a resolution target, met when it was
+      resolved by that target and (if it had a response target) responded to by that one;
+    * first-time fix: among completed work that has the flag, the share flagged fixed;
+    * downtime, approximate: for completed corrective and emergency work on a piece of
+      equipment, the elapsed time from the call (created_at) to completion, nights and
+      weekends included. Equipment status history is not kept, so this stands in for
+      "time the equipment was down"; two overlapping calls on one unit count twice.
+
+    Times are compared at local midnight of the project's time zone.
+    """
+    from tickets.models import WorkOrder  # tickets depends on contracts, not the reverse
+
+    zone = timezone.get_current_timezone()
+    since = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
+    until = dt.datetime.combine(end, dt.time.min, tzinfo=zone)
+    done = Q(status__in=(WorkOrder.Status.COMPLETED, WorkOrder.Status.CLOSED))
+    completed = done & Q(completed_at__gte=since, completed_at__lt=until)
+    reactive = completed & Q(kind__in=(WorkOrder.Kind.CORRECTIVE, WorkOrder.Kind.EMERGENCY))
+    measured = reactive & Q(sla_resolution_due__isnull=False)
+    response_met = Q(sla_response_due__isnull=True) | Q(
+        responded_at__isnull=False, responded_at__lte=F("sla_response_due")
+    )
+    pm = Q(kind=WorkOrder.Kind.PREVENTIVE, pm_due_date__gte=start, pm_due_date__lt=end)
+    totals = WorkOrder.objects.filter(account_id=account_id).aggregate(
+        visits=Count("pk", filter=completed),
+        pm_planned=Count("pk", filter=pm),
+        pm_completed=Count("pk", filter=pm & done),
+        sla_measured=Count("pk", filter=measured),
+        sla_met=Count("pk", filter=measured & Q(completed_at__lte=F("sla_resolution_due")) & response_met),
+        ftf_measured=Count("pk", filter=completed & Q(first_time_fix__isnull=False)),
+        ftf_fixed=Count("pk", filter=completed & Q(first_time_fix=True)),
+        downtime=Sum(
+            ExpressionWrapper(F("completed_at") - F("created_at"), output_field=DurationField()),
+            filter=reactive & Q(equipment__isnull=False),
+        ),
+    )
+    return ServiceSummary(
+        start=start,
+        end=end,
+        visits=totals["visits"],
+        pm_planned=totals["pm_planned"],
+        pm_completed=totals["pm_completed"],
+        sla_measured=totals["sla_measured"],
+        sla_met=totals["sla_met"],
+        ftf_measured=totals["ftf_measured"],
+        ftf_fixed=totals["ftf_fixed"],
+        downtime=totals["downtime"] or dt.timedelta(0),
+    )
+
+
+STAFF_LANGUAGES = ("en", "zh-hans")
+
+
+def escalation_recipients(manager: User | None) -> list[User]:
+    """Whom an escalation about this account manager's work goes to: their manager
+    (StaffProfile.reports_to), else every active admin (group admin or superuser)."""
+    profile = getattr(manager, "profile", None) if manager is not None else None
+    boss = profile.reports_to if profile is not None else None
+    if boss is not None and boss.is_active:
+        return [boss]
+    return admins()
+
+
+def admins() -> list[User]:
+    return list(
+        User.objects.filter(Q(groups__name=roles.ADMIN) | Q(is_superuser=True), is_active=True)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def staff_language(user: User | None) -> str:
+    """The language a member of staff reads email in (StaffProfile.language)."""
+    profile = getattr(user, "profile", None) if user is not None else None
+    language = profile.language if profile is not None else settings.LANGUAGE_CODE
+    return language if language in STAFF_LANGUAGES else settings.LANGUAGE_CODE

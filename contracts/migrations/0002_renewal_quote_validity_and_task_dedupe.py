@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contracts', '0001_initial'),
+        ("contracts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='accounttask',
-            name='dedupe_key',
+            model_name="accounttask",
+            name="dedupe_key",
             field=models.CharField(blank=True, max_length=120, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name='renewalopportunity',
-            name='quote_valid_until',
-            field=models.DateField(blank=True, null=True, verbose_name='quote valid until'),
+            model_name="renewalopportunity",
+            name="quote_valid_until",
+            field=models.DateField(blank=True, null=True, verbose_name="quote valid until"),
         ),
     ]
