@@ -20,7 +20,9 @@ PRODUCTION_ENV = {
 
 
 def run_django(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    # The test run's own settings (and the browser tests' async switch) must not leak in.
+    leaking = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in leaking}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         env={**clean, **env},
