@@ -237,6 +237,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Solver runs take seconds to minutes of CPU: they go to their own queue, so a worker (or a
+# host) can be given to them without delaying reports and reminders. Workers must consume it:
+# `celery -A fieldservice worker -Q celery,solver` (or a dedicated `-Q solver` worker).
+CELERY_TASK_ROUTES = {"scheduling.tasks.*": {"queue": env_str("SOLVER_QUEUE", "solver")}}
 
 # --- Security (production values when DEBUG is off) -----------------------------------------
 
