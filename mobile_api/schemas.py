@@ -10,6 +10,7 @@ from ninja import Field, Schema
 from pydantic import StringConstraints
 
 from tickets.models import WorkOrder
+from tickets.schemas import ChecklistItemOut, PartOut
 
 Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
@@ -90,25 +91,6 @@ class EquipmentOut(Schema):
     model_name: str
     status: str
     last_visits: list[VisitOut]
-
-
-class ChecklistItemOut(Schema):
-    position: int
-    label: str
-    kind: str
-    unit: str
-    required: bool
-    result: str
-    value: Decimal | None
-    text: str
-
-
-class PartOut(Schema):
-    part_number: str
-    description: str
-    quantity: Decimal
-    unit_cost: Decimal
-    currency: str
 
 
 class AttachmentOut(Schema):
