@@ -88,6 +88,7 @@ def renewal_candidates(*, today: dt.date, first_milestone_days: int) -> QuerySet
         .filter(key_date__lte=horizon)
         .exclude(reminders__milestone=RenewalReminder.Milestone.T0)
         .select_related("account__account_manager__profile")
+        .prefetch_related("reminders")
         .order_by("end_date", "pk")
     )
 
@@ -212,3 +213,31 @@ def staff_language(user: User | None) -> str:
     profile = getattr(user, "profile", None) if user is not None else None
     language = profile.language if profile is not None else settings.LANGUAGE_CODE
     return language if language in STAFF_LANGUAGES else settings.LANGUAGE_CODE
+
+
+def milestone_schedule() -> list[tuple[str, int]]:
+    """(milestone, days before the key date), earliest first, from RENEWAL_MILESTONE_DAYS."""
+    days = settings.RENEWAL_MILESTONE_DAYS
+    milestones = RenewalReminder.Milestone.values
+    missing = set(milestones) - set(days)
+    if missing:
+        raise ValueError(f"RENEWAL_MILESTONE_DAYS lacks {sorted(missing)}")
+    return sorted(((m, int(days[m])) for m in milestones), key=lambda item: -item[1])
+
+
+def key_date(contract: ServiceContract) -> dt.date:
+    """The renewal key date (Python twin of renewal_key_date_expression)."""
+    if contract.auto_renew:
+        return contract.end_date - dt.timedelta(days=contract.notice_days)
+    return contract.end_date
+
+
+def milestone_due_dates(contract: ServiceContract) -> list[tuple[str, dt.date]]:
+    """Each renewal milestone with its due date, in the order they happen. T0 is due the
+    day after the key date (see contracts.renewals)."""
+    key = key_date(contract)
+    after_key: dict[str, dt.timedelta] = {RenewalReminder.Milestone.T0: dt.timedelta(days=1)}
+    return [
+        (milestone, key - dt.timedelta(days=days) + after_key.get(milestone, dt.timedelta()))
+        for milestone, days in milestone_schedule()
+    ]
