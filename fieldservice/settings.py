@@ -293,6 +293,7 @@ CELERY_BEAT_SCHEDULE = {
     "sla-breaches": {"task": "tickets.tasks.sla_breaches_sweep", "schedule": 5 * 60},
     "renewals": {"task": "contracts.tasks.renewals_run_daily", "schedule": 24 * 60 * 60},
     "account-health": {"task": "contracts.tasks.health_compute_nightly", "schedule": 24 * 60 * 60},
+    "mobile-housekeeping": {"task": "mobile_api.tasks.mobile_housekeeping", "schedule": 24 * 60 * 60},
 }
 # Preventive work orders are created this many days ahead of their due date.
 PM_HORIZON_DAYS = env_int("PM_HORIZON_DAYS", 14, minimum=0)
@@ -310,6 +311,11 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, 
 # Events from the app may be queued offline for this long; older or future ones are refused.
 MOBILE_EVENT_MAX_AGE_DAYS = env_int("MOBILE_EVENT_MAX_AGE_DAYS", 30, minimum=1)
 MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES = 60
+# The change log behind sync, and stored responses for retries, are kept this long. A sync
+# cursor older than the change log's horizon gets a full resync; a retry older than the
+# idempotency horizon is applied as new (the app's queue gives up long before).
+MOBILE_CHANGE_LOG_DAYS = env_int("MOBILE_CHANGE_LOG_DAYS", 30, minimum=1)
+MOBILE_IDEMPOTENCY_DAYS = env_int("MOBILE_IDEMPOTENCY_DAYS", 31, minimum=1)
 # An arrival farther than this from the site is accepted but flagged for the dispatcher.
 ARRIVAL_MAX_DISTANCE_M = env_int("ARRIVAL_MAX_DISTANCE_M", 500, minimum=1)
 

@@ -1,6 +1,6 @@
 """Incremental sync for the technician app: what changed in my jobs since my cursor.
 
-The cursor is a PostgreSQL snapshot (`xmin:xmax:xip,...`, base64url). A pull runs in one
+The cursor is a PostgreSQL snapshot (`xmin:xmax:xip,...`) and when it was taken, base64url. A pull runs in one
 REPEATABLE READ transaction, so the change rows it reads, the jobs it returns and the new
 cursor all describe one snapshot. It returns the jobs whose change rows are visible now but
 were not visible in the cursor's snapshot. A transaction that commits late, with an older
@@ -11,41 +11,59 @@ and none is returned twice.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.utils import timezone
 
 from fieldservice.errors import Invalid
 
 SNAPSHOT_FORMAT = re.compile(r"^\d+:\d+:(\d+(,\d+)*)?$")
+CURSOR_FORMAT = re.compile(r"^(?P<snapshot>\d+:\d+:(\d+(,\d+)*)?)@(?P<taken>\d+)$")
 
 
-def encode_cursor(snapshot: str) -> str:
-    return base64.urlsafe_b64encode(snapshot.encode()).decode().rstrip("=")
+def encode_cursor(snapshot: str, *, taken: dt.datetime) -> str:
+    """The snapshot and when it was taken: the change log is kept for a limited time, so an
+    older cursor cannot be trusted to find every change and asks for a full resync."""
+    raw = f"{snapshot}@{int(taken.timestamp())}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> str:
+def decode_cursor(cursor: str) -> tuple[str, dt.datetime]:
     try:
-        snapshot = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except ValueError:  # not base64, not ASCII, or not UTF-8 inside
-        snapshot = ""
-    if not SNAPSHOT_FORMAT.match(snapshot):
+        raw = ""
+    found = CURSOR_FORMAT.match(raw)
+    if found is None:
         raise Invalid("The sync cursor is not valid: start again without one.", code="invalid_cursor")
-    return snapshot
+    return found["snapshot"], dt.datetime.fromtimestamp(int(found["taken"]), tz=dt.UTC)
+
+
+def change_log_horizon() -> dt.datetime:
+    """Change-log rows older than this may have been purged (mobile_api.tasks)."""
+    return timezone.now() - dt.timedelta(days=settings.MOBILE_CHANGE_LOG_DAYS)
 
 
 def changed_job_ids(*, user: User, cursor: str | None) -> tuple[list[int] | None, str]:
-    """The ids of my jobs that changed since `cursor` (None: no cursor, send everything), and
-    the new cursor. Must run inside `snapshot_transaction()`."""
+    """The ids of my jobs that changed since `cursor`, and the new cursor. None instead of
+    ids means "send everything": no cursor, or one older than the change log's horizon.
+    Must run inside `snapshot_transaction()`."""
+    now = timezone.now()
     with connection.cursor() as db:
         db.execute("SELECT pg_current_snapshot()::text")
         (snapshot,) = db.fetchone()
+        next_cursor = encode_cursor(snapshot, taken=now)
         if cursor is None:
-            return None, encode_cursor(snapshot)
-        since = decode_cursor(cursor)
+            return None, next_cursor
+        since, taken = decode_cursor(cursor)
+        if taken < change_log_horizon():
+            return None, next_cursor
         db.execute(
             """
             SELECT DISTINCT work_order_id FROM mobile_api_jobchange
@@ -56,7 +74,7 @@ def changed_job_ids(*, user: User, cursor: str | None) -> tuple[list[int] | None
             """,
             [user.pk, since, since],
         )
-        return [row[0] for row in db.fetchall()], encode_cursor(snapshot)
+        return [row[0] for row in db.fetchall()], next_cursor
 
 
 @contextmanager
