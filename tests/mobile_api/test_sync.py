@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import Counter
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.utils import timezone
 
+from mobile_api import sync
+from mobile_api.models import JobChange
+from mobile_api.tasks import mobile_housekeeping
 from tests.mobile_api.conftest import App, JobMaker, login
 from tickets import services
 from tickets.models import WorkOrder
@@ -161,3 +167,27 @@ def test_the_cursor_loses_and_repeats_nothing_under_concurrent_writes(
     assert lost == [], f"never pulled: {lost}"
     latest = dict(WorkOrder.objects.filter(assigned_technician=technician_a).values_list("pk", "version"))
     assert {job_id: max(v for i, v in pulled if i == job_id) for job_id in latest} == latest  # type: ignore[type-var]
+
+
+def test_a_cursor_older_than_the_change_log_gets_a_full_resync(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    job = make_job(technician=technician_a)
+    fresh = app_a.get("/sync").json()
+    snapshot, _ = sync.decode_cursor(fresh["cursor"])
+    stale = sync.encode_cursor(
+        snapshot, taken=timezone.now() - dt.timedelta(days=settings.MOBILE_CHANGE_LOG_DAYS + 1)
+    )
+    body = app_a.get(f"/sync?cursor={stale}").json()
+    assert body["full"] is True
+    assert [change["id"] for change in body["changes"]] == [job.pk]
+
+
+def test_housekeeping_purges_only_what_is_past_its_horizon(technician_a: User, make_job: JobMaker) -> None:
+    job = make_job(technician=technician_a)
+    old = timezone.now() - dt.timedelta(days=settings.MOBILE_CHANGE_LOG_DAYS + 1)
+    JobChange.objects.create(technician=technician_a, work_order=job, txid=1, changed_at=old)
+    kept = JobChange.objects.filter(changed_at__gte=old + dt.timedelta(days=1)).count()
+    purged = mobile_housekeeping()
+    assert purged["job_changes"] == 1
+    assert JobChange.objects.count() == kept > 0
