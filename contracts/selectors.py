@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import (
     Case,
     Count,
@@ -22,7 +22,15 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from contracts.models import ContractSLATerm, HealthScore, RenewalReminder, ServiceContract
+from assets.models import Account
+from contracts.models import (
+    AccountTask,
+    ContractSLATerm,
+    HealthScore,
+    RenewalOpportunity,
+    RenewalReminder,
+    ServiceContract,
+)
 from fieldservice import roles
 
 
@@ -67,12 +75,19 @@ def coverage_for(*, equipment_id: int, on: dt.date, priority: int) -> Coverage |
 def renewal_key_date_expression() -> Case:
     """The key date in SQL: the end date, or for an auto-renewing contract its notice
     deadline (end date − notice days; date − integer is a date in PostgreSQL)."""
+    return renewal_key_date_expression_for("")
+
+
+def renewal_key_date_expression_for(prefix: str) -> Case:
+    """The same, for a query that reaches the contract through `prefix` (e.g. "contract__")."""
     return Case(
         When(
-            auto_renew=True,
-            then=ExpressionWrapper(F("end_date") - F("notice_days"), output_field=DateField()),
+            **{f"{prefix}auto_renew": True},
+            then=ExpressionWrapper(
+                F(f"{prefix}end_date") - F(f"{prefix}notice_days"), output_field=DateField()
+            ),
         ),
-        default=F("end_date"),
+        default=F(f"{prefix}end_date"),
         output_field=DateField(),
     )
 
@@ -241,3 +256,29 @@ def milestone_due_dates(contract: ServiceContract) -> list[tuple[str, dt.date]]:
         (milestone, key - dt.timedelta(days=days) + after_key.get(milestone, dt.timedelta()))
         for milestone, days in milestone_schedule()
     ]
+
+
+# --- what an account manager may see -------------------------------------------------------------
+
+
+def accounts_visible_to(user: User | AnonymousUser) -> QuerySet[Account]:
+    """Admins see every account; an account manager the accounts they manage; anyone else none.
+    Every account-manager read goes through here (or the two below), so the rule is in one place."""
+    held = roles.user_roles(user)
+    if roles.ADMIN in held:
+        return Account.objects.all()
+    if roles.ACCOUNT_MANAGER in held:
+        return Account.objects.filter(account_manager_id=user.pk)
+    return Account.objects.none()
+
+
+def opportunities_visible_to(user: User | AnonymousUser) -> QuerySet[RenewalOpportunity]:
+    return RenewalOpportunity.objects.filter(contract__account__in=accounts_visible_to(user))
+
+
+def tasks_visible_to(user: User | AnonymousUser) -> QuerySet[AccountTask]:
+    """My tasks; admins also see the tasks of accounts without a manager."""
+    mine = Q(owner=user)
+    if roles.ADMIN in roles.user_roles(user):
+        mine |= Q(owner__isnull=True)
+    return AccountTask.objects.filter(mine, account__in=accounts_visible_to(user))

@@ -109,11 +109,13 @@ def health_db(request: HttpRequest) -> dict[str, Any]:
 
 
 def _register_routers() -> None:
+    from contracts.api import router as contracts_router
     from scheduling.api import router as scheduling_router
     from tickets.api import router as tickets_router
 
     api.add_router("/work-orders", tickets_router, tags=["work orders"])
     api.add_router("/schedule", scheduling_router, tags=["scheduling"])
+    api.add_router("/", contracts_router)
 
 
 _register_routers()

@@ -1,0 +1,78 @@
+"""In/Out schemas of the account manager's API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from ninja import Field, Schema
+
+from contracts.models import AccountTask, RenewalOpportunity
+
+
+class RenewalOut(Schema):
+    id: int
+    contract_id: int
+    contract_number: str
+    account_id: int
+    account_name: str
+    owner: str | None
+    stage: RenewalOpportunity.Stage
+    stage_changed_at: dt.datetime | None
+    key_date: dt.date
+    days_to_key_date: int
+    end_date: dt.date
+    auto_renew: bool
+    annual_value: Decimal
+    proposed_value: Decimal | None
+    currency: str
+    health_score: int | None
+    health_band: str | None
+    quote_url: str | None
+    quote_valid_until: dt.date | None
+
+
+class StageIn(Schema):
+    stage: RenewalOpportunity.Stage
+    proposed_value: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+
+
+class TaskOut(Schema):
+    id: int
+    kind: AccountTask.Kind
+    title: str
+    account_id: int
+    account_name: str = Field(..., alias="account.name")
+    contract_id: int | None
+    due_date: dt.date | None
+    status: AccountTask.Status
+    created_at: dt.datetime
+
+
+class TaskIn(Schema):
+    status: AccountTask.Status
+
+
+class RiskOut(Schema):
+    account_id: int
+    account_name: str
+    score: int
+    band: str
+    annual_value: Decimal
+    key_date: dt.date | None
+    days_to_key_date: int | None
+    risk: Decimal
+
+
+class Account360Out(Schema):
+    account: dict[str, Any]
+    contacts: list[dict[str, Any]]
+    sites: list[dict[str, Any]]
+    equipment: list[dict[str, Any]]
+    contracts: list[dict[str, Any]]
+    open_work_orders: list[dict[str, Any]]
+    recent_work_orders: list[dict[str, Any]]
+    health: dict[str, Any] | None
+    health_trend: list[dict[str, Any]]
+    renewal: RenewalOut | None
