@@ -50,6 +50,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # First-time fix is measured on repair visits; preventive work is planned, not a fix.
 REPAIR_KINDS = (WorkOrder.Kind.CORRECTIVE, WorkOrder.Kind.EMERGENCY)
+PLANNED_KINDS = (WorkOrder.Kind.PREVENTIVE, WorkOrder.Kind.INSTALLATION)
 EDITABLE_FIELDS = frozenset(
     {
         "title",
@@ -76,9 +77,9 @@ def _sla_calendar(work_order: WorkOrder) -> sla.Calendar:
 
 
 def _sla_clock_start(work_order: WorkOrder) -> dt.datetime:
-    """Repairs are due from when they are reported; planned work (preventive maintenance,
-    generated days ahead) from the start of its window, when it becomes due."""
-    if work_order.kind == WorkOrder.Kind.PREVENTIVE and work_order.earliest_start:
+    """Repairs are due from when they are reported; planned work (preventive maintenance and
+    installations, booked days ahead) from the start of its window, when it becomes due."""
+    if work_order.kind in PLANNED_KINDS and work_order.earliest_start:
         return max(work_order.created_at, work_order.earliest_start)
     return work_order.created_at
 
