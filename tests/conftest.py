@@ -13,6 +13,13 @@ from tests import factories
 
 
 @pytest.fixture(autouse=True)
+def django_db_serialized_rollback() -> None:
+    """Every transactional test restores the database as migrations left it (content types,
+    permissions, the role groups). Without this, a transactional test's flush recreates
+    content types, and the next test that restores the serialized state collides with them."""
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     """The real hasher costs ~0.3 s per user on purpose; tests create many users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
