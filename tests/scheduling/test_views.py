@@ -1,0 +1,312 @@
+"""The dispatch board: who may open it, what it shows, in how many queries; optimizer runs
+through the board; manual moves refused, warned or applied, and stale boards refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from fieldservice import roles
+from scheduling.models import ScheduleRun, Technician, Territory
+from tests import factories
+from tickets import services as work_orders
+from tickets.models import WorkOrder
+
+pytestmark = pytest.mark.django_db
+DAY = timezone.localdate() + dt.timedelta(days=1)
+
+
+def at(clock: str, day: dt.date = DAY) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.fromisoformat(clock), tzinfo=factories.SHANGHAI)
+
+
+def add_technician(area: Territory, name: str, skills: dict[str, int]) -> Technician:
+    person = factories.user(username=name, role=roles.TECHNICIAN, first_name=name.title())
+    tech = factories.technician(
+        person=person, skills=skills, territory=area, home_base=area.boundary.centroid
+    )
+    factories.shift(technician=tech, date=DAY)
+    return tech
+
+
+def new_job(*, skills: dict[str, int], priority: int = 3, title: str = "Service", **fields: Any) -> WorkOrder:
+    site = factories.site(lat=31.32, lon=120.72, access_weekdays=[0, 1, 2, 3, 4, 5, 6])
+    return work_orders.work_order_create(
+        site=site, kind="corrective", title=title, by=None, priority=priority, required_skills=skills,
+        estimated_minutes=60, **fields,
+    )  # fmt: skip
+
+
+def planned_job(tech: Technician, start: str, skills: dict[str, int] | None = None) -> WorkOrder:
+    work_order = new_job(skills=skills or {"compressor": 1})
+    return work_orders.work_order_schedule(
+        work_order=work_order, technician=tech.user, planned_start=at(start),
+        planned_end=at(start) + dt.timedelta(hours=1), by=None, version=work_order.version,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def area() -> Territory:
+    return factories.territory()
+
+
+@pytest.fixture
+def crew(area: Territory) -> dict[str, Any]:
+    compressor = add_technician(area, "lin", {"compressor": 2})
+    smt = add_technician(area, "zhao", {"smt": 3})
+    return {
+        "compressor": compressor,
+        "smt": smt,
+        "planned": planned_job(compressor, "09:00"),
+        "waiting": new_job(skills={"compressor": 2}, title="Compressor trips"),
+    }
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def board_url(area: Territory) -> str:
+    return f"/dispatch/?day={DAY.isoformat()}&territory={area.pk}"
+
+
+# --- who may open it -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("dispatcher", 200), ("admin_user", 200), ("tech_a", 403), ("account_manager", 403)],
+)
+def test_only_planners_open_the_board(
+    request: pytest.FixtureRequest, persona: str, status: int, crew: dict[str, Any], area: Territory
+) -> None:
+    client = logged_in(request.getfixturevalue(persona))
+    assert client.get(board_url(area)).status_code == status
+    post = client.post("/dispatch/runs/", {"day": DAY.isoformat(), "territory": area.pk})
+    assert post.status_code == (403 if status == 403 else 200)
+
+
+def test_anonymous_goes_to_login(area: Territory) -> None:
+    response = Client().get(board_url(area))
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+# --- what it shows ---------------------------------------------------------------------------------------
+
+
+def test_board_shows_timeline_queue_and_map(dispatcher: User, crew: dict[str, Any], area: Territory) -> None:
+    response = logged_in(dispatcher).get(board_url(area))
+    page = response.content.decode()
+    assert crew["planned"].number in page and crew["waiting"].number in page
+    assert f'href="/work-orders/{crew["planned"].pk}/"' in page
+    assert 'id="queue-count">1<' in page
+    assert "compressor ≥2" in page
+    assert 'class="tl-block lunch"' in page and 'class="tl-block travel"' in page
+    assert 'id="board-map-data"' in page
+    rows = response.context["board"].rows
+    assert [row.technician.pk for row in rows] == [crew["compressor"].pk, crew["smt"].pk]
+    job = next(b for b in rows[0].blocks if b.kind == "job")
+    # 09:00–10:00 on a 06:00–20:00 track.
+    assert job.left == pytest.approx(180 / 840 * 100, abs=0.01)
+    assert job.width == pytest.approx(60 / 840 * 100, abs=0.01)
+
+
+def test_queue_shows_the_latest_runs_reason(dispatcher: User, crew: dict[str, Any], area: Territory) -> None:
+    waiting = crew["waiting"]
+    ScheduleRun.objects.create(
+        horizon_start=DAY, territory=area, status="succeeded",
+        unplaced=[{"work_order_id": waiting.pk, "number": waiting.number, "reason": "no_skilled_technician",
+                   "message": "Nobody holds compressor at level 2 with room."}],
+    )  # fmt: skip
+    page = logged_in(dispatcher).get(board_url(area)).content.decode()
+    assert "no_skilled_technician" in page and "Nobody holds compressor" in page
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_board_queries_do_not_grow_with_technicians_or_jobs(dispatcher: User, area: Territory) -> None:
+    client = logged_in(dispatcher)
+    first = add_technician(area, "t0", {"compressor": 2})
+    planned_job(first, "09:00")
+    new_job(skills={"compressor": 1})
+    client.get(board_url(area))  # sessions, content types: warm
+    small = _queries(client, board_url(area))
+    for n in range(1, 5):
+        tech = add_technician(area, f"t{n}", {"compressor": 2, "chiller": 1})
+        planned_job(tech, "09:00")
+        planned_job(tech, "13:00")
+        new_job(skills={"chiller": 1}, priority=2)
+    ScheduleRun.objects.create(horizon_start=DAY, territory=area, status="succeeded")
+    assert _queries(client, board_url(area)) == small
+    assert small <= 10
+
+
+# --- optimizer runs from the board ---------------------------------------------------------------------
+
+
+def test_run_shows_progress_then_kpis_then_accepts(
+    dispatcher: User, crew: dict[str, Any], area: Territory, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = logged_in(dispatcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(
+            "/dispatch/runs/",
+            {"day": DAY.isoformat(), "territory": area.pk, "time_limit_s": 1},
+            HTTP_HX_REQUEST="true",
+        )
+    # In a test the run is solved after the response (on commit): the fragment polls.
+    fragment = started.content.decode()
+    run = ScheduleRun.objects.get()
+    assert f'hx-get="/dispatch/runs/{run.pk}/status/"' in fragment and 'hx-trigger="every 1s"' in fragment
+    assert run.parameters["time_limit_s"] == 1
+    status = client.get(f"/dispatch/runs/{run.pk}/status/", HTTP_HX_REQUEST="true")
+    done = status.content.decode()
+    assert 'data-status="succeeded"' in done and "hx-trigger" not in done
+    kpis = {row["key"]: row for row in status.context["kpi_rows"]}
+    assert kpis["unplaced"]["before"] == 1 and kpis["unplaced"]["after"] == 0
+    assert "Accept the plan" in done
+
+    accepted = client.post(f"/dispatch/runs/{run.pk}/accept/")
+    assert accepted.status_code == 302 and accepted["Location"] == board_url(area)
+    crew["waiting"].refresh_from_db()
+    assert crew["waiting"].status == "scheduled"
+    page = client.get(board_url(area)).content.decode()
+    assert "Plan accepted" in page and 'id="queue-count">0<' in page
+
+
+def test_insert_urgent_job(dispatcher: User, area: Territory) -> None:
+    today = timezone.localdate()
+    tech = factories.technician(
+        person=factories.user(role=roles.TECHNICIAN, first_name="Wu"), territory=area,
+        home_base=area.boundary.centroid, skills={"compressor": 2},
+    )  # fmt: skip
+    factories.shift(technician=tech, date=today, start="00:00", end="23:59")
+    urgent = new_job(skills={"compressor": 1}, priority=1, title="Line down")
+    client = logged_in(dispatcher)
+    response = client.post(
+        "/dispatch/insert/",
+        {"work_order": urgent.pk, "day": today.isoformat(), "territory": area.pk},
+        follow=True,
+    )
+    urgent.refresh_from_db()
+    assert urgent.status == "scheduled" and urgent.assigned_technician == tech.user
+    assert f"{urgent.number} inserted: Wu" in response.content.decode()
+
+
+# --- manual moves --------------------------------------------------------------------------------------
+
+
+def move(
+    client: Client, work_order: WorkOrder, tech: Technician, start: str, version: int | None = None
+) -> Any:
+    return client.post(
+        f"/dispatch/work-orders/{work_order.pk}/move/save/",
+        {
+            "technician": tech.pk,
+            "start": start,
+            "day": DAY.isoformat(),
+            "version": work_order.version if version is None else version,
+            "territory": tech.territory_id,
+        },
+        HTTP_HX_REQUEST="true",
+    )
+
+
+def test_move_form_carries_the_version_seen(dispatcher: User, crew: dict[str, Any]) -> None:
+    planned = crew["planned"]
+    response = logged_in(dispatcher).get(
+        f"/dispatch/work-orders/{planned.pk}/move/?version=1&day={DAY.isoformat()}", HTTP_HX_REQUEST="true"
+    )
+    page = response.content.decode()
+    assert 'name="version" value="1"' in page and '<label for="reassign-technician">' in page
+
+
+def test_move_refused_without_the_skill(dispatcher: User, crew: dict[str, Any]) -> None:
+    planned = crew["planned"]
+    response = move(logged_in(dispatcher), planned, crew["smt"], "10:30")
+    page = response.content.decode()
+    assert response.status_code == 200 and "Refused" in page
+    assert "does not have the skill “compressor”" in page
+    unchanged = WorkOrder.objects.get(pk=planned.pk)
+    assert (unchanged.assigned_technician, unchanged.version) == (crew["compressor"].user, planned.version)
+
+
+def test_move_refused_below_the_skill_level(dispatcher: User, crew: dict[str, Any], area: Territory) -> None:
+    junior = add_technician(area, "junior", {"compressor": 1})
+    page = move(logged_in(dispatcher), crew["waiting"], junior, "10:00").content.decode()
+    assert "“compressor” at level 1; this job needs level 2" in page
+    assert WorkOrder.objects.get(pk=crew["waiting"].pk).status == "new"
+
+
+def test_move_refused_outside_the_shift(dispatcher: User, crew: dict[str, Any]) -> None:
+    page = move(logged_in(dispatcher), crew["waiting"], crew["compressor"], "16:30").content.decode()
+    assert "outside" in page and "shift (08:00–17:00)" in page
+    assert WorkOrder.objects.get(pk=crew["waiting"].pk).status == "new"
+
+
+def test_move_refused_when_overlapping(dispatcher: User, crew: dict[str, Any]) -> None:
+    page = move(logged_in(dispatcher), crew["waiting"], crew["compressor"], "09:30").content.decode()
+    assert f"It overlaps {crew['planned'].number} (09:00–10:00)" in page
+    assert WorkOrder.objects.get(pk=crew["waiting"].pk).status == "new"
+
+
+def test_move_late_vs_sla_is_allowed_with_a_warning(dispatcher: User, crew: dict[str, Any]) -> None:
+    waiting = crew["waiting"]
+    WorkOrder.objects.filter(pk=waiting.pk).update(sla_resolution_due=at("11:00"))
+    waiting.refresh_from_db()
+    client = logged_in(dispatcher)
+    response = move(client, waiting, crew["compressor"], "14:00")
+    assert response.status_code == 204 and response["HX-Redirect"].startswith("/dispatch/?day=")
+    moved = WorkOrder.objects.get(pk=waiting.pk)
+    assert (moved.status, moved.assigned_technician, moved.planned_start) == (
+        "scheduled", crew["compressor"].user, at("14:00"),
+    )  # fmt: skip
+    page = client.get(response["HX-Redirect"]).content.decode()
+    assert "Late vs SLA" in page and "240 min after" in page
+
+
+def test_move_on_a_stale_board_is_refused_and_changes_nothing(
+    dispatcher: User, crew: dict[str, Any], area: Territory
+) -> None:
+    planned = crew["planned"]
+    seen = planned.version
+    other = add_technician(area, "qian", {"compressor": 3})
+    # Someone else moves it meanwhile.
+    work_orders.work_order_schedule(
+        work_order=planned, technician=other.user, planned_start=at("13:00"), planned_end=at("14:00"),
+        by=None, version=seen,
+    )  # fmt: skip
+    after_other = WorkOrder.objects.get(pk=planned.pk)
+    page = move(logged_in(dispatcher), planned, crew["compressor"], "15:00", version=seen).content.decode()
+    assert f"{planned.number} was changed by someone else" in page and "Reload the board" in page
+    now = WorkOrder.objects.get(pk=planned.pk)
+    assert (now.assigned_technician, now.planned_start, now.version) == (
+        other.user, at("13:00"), after_other.version,
+    )  # fmt: skip
+
+
+def test_move_without_javascript_renders_a_page(dispatcher: User, crew: dict[str, Any]) -> None:
+    response = logged_in(dispatcher).post(
+        f"/dispatch/work-orders/{crew['planned'].pk}/move/save/",
+        {
+            "technician": crew["smt"].pk,
+            "start": "10:30",
+            "day": DAY.isoformat(),
+            "version": crew["planned"].version,
+        },
+    )
+    page = response.content.decode()
+    assert "<html" in page and "does not have the skill" in page

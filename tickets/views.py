@@ -1,0 +1,150 @@
+"""Web pages for work orders: everything about one job, for the people who may see it.
+
+Who sees what is decided by tickets.selectors.work_order_get (object level: a work order
+the user may not see is a 404); the role gate only keeps technicians, who have the app,
+off the web pages. Photos and the signature are served through permission-checked URLs,
+never as plain media.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from fieldservice import roles
+from fieldservice.errors import NotFound
+from fieldservice.web import role_required
+from tickets.models import Attachment, Signature, WorkOrder
+from tickets.reports import REPORTABLE_STATUSES
+from tickets.selectors import work_order_get
+
+web_roles = role_required(roles.DISPATCHER, roles.ADMIN, roles.ACCOUNT_MANAGER)
+MINUTE = dt.timedelta(minutes=1)
+
+
+def _visible(request: HttpRequest, work_order_id: int) -> WorkOrder:
+    try:
+        return work_order_get(user=request.user, work_order_id=work_order_id)
+    except NotFound:
+        raise Http404(_("No such work order.")) from None
+
+
+@dataclass
+class SlaClock:
+    label: str
+    due: dt.datetime | None
+    done_at: dt.datetime | None
+    state: str  # "met", "breached", "running", "overdue", "paused", "none"
+    text: str
+
+
+def _span(minutes: int) -> str:
+    hours, rest = divmod(abs(minutes), 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)d h %(m)02d min") % {"h": hours, "m": rest}
+    return _("%(m)d min") % {"m": rest}
+
+
+def _clock(
+    label: str, due: dt.datetime | None, done_at: dt.datetime | None, *, now: dt.datetime, paused: bool
+) -> SlaClock:
+    if due is None:
+        return SlaClock(label, None, done_at, "none", _("no SLA"))
+    if done_at is not None:
+        if done_at <= due:
+            return SlaClock(
+                label,
+                due,
+                done_at,
+                "met",
+                _("met, %(span)s early") % {"span": _span(int((due - done_at) // MINUTE))},
+            )
+        return SlaClock(
+            label,
+            due,
+            done_at,
+            "breached",
+            _("breached by %(span)s") % {"span": _span(int((done_at - due) // MINUTE))},
+        )
+    left = int((due - now) // MINUTE)
+    if left < 0:
+        return SlaClock(
+            label, due, None, "overdue", _("breached %(span)s ago, still open") % {"span": _span(left)}
+        )
+    if paused:
+        return SlaClock(
+            label, due, None, "paused", _("paused (on hold), %(span)s left") % {"span": _span(left)}
+        )
+    return SlaClock(label, due, None, "running", _("running, %(span)s left") % {"span": _span(left)})
+
+
+def _sla_clocks(work_order: WorkOrder, now: dt.datetime) -> list[SlaClock]:
+    labels = (_("Response"), _("Resolution"))
+    if work_order.status == WorkOrder.Status.CANCELLED:
+        dues = (work_order.sla_response_due, work_order.sla_resolution_due)
+        return [
+            SlaClock(label, due, None, "none", _("stopped: cancelled"))
+            for label, due in zip(labels, dues, strict=True)
+        ]
+    on_hold = work_order.status == WorkOrder.Status.ON_HOLD
+    return [
+        _clock(labels[0], work_order.sla_response_due, work_order.responded_at, now=now, paused=False),
+        _clock(labels[1], work_order.sla_resolution_due, work_order.completed_at, now=now, paused=on_hold),
+    ]
+
+
+@require_GET
+@web_roles
+def work_order_detail(request: HttpRequest, work_order_id: int) -> HttpResponse:
+    work_order = _visible(request, work_order_id)
+    now = timezone.now()
+    events = list(work_order.events.select_related("by").order_by("at", "pk"))
+    parts = []
+    totals: dict[str, Decimal] = {}
+    for part in work_order.parts.all():
+        line = (part.quantity * part.unit_cost).quantize(Decimal("0.01"))
+        totals[part.currency] = totals.get(part.currency, Decimal("0.00")) + line
+        parts.append({"part": part, "total": line})
+    photos = list(work_order.attachments.filter(kind=Attachment.Kind.PHOTO).order_by("uploaded_at", "pk"))
+    documents = list(work_order.attachments.exclude(kind=Attachment.Kind.PHOTO).order_by("uploaded_at", "pk"))
+    signature = Signature.objects.filter(work_order=work_order).first()
+    context: dict[str, Any] = {
+        "wo": work_order,
+        "events": events,
+        "checklist": list(work_order.checklist.all()),
+        "parts": parts,
+        "part_totals": sorted(totals.items()),
+        "photos": photos,
+        "documents": documents,
+        "signature": signature,
+        "sla_clocks": _sla_clocks(work_order, now),
+        "has_report": work_order.status in REPORTABLE_STATUSES,
+        "is_planner": bool(roles.user_roles(request.user) & {roles.DISPATCHER, roles.ADMIN}),
+    }
+    return render(request, "tickets/work_order_detail.html", context)
+
+
+@require_GET
+@web_roles
+def work_order_signature(request: HttpRequest, work_order_id: int) -> HttpResponse:
+    """The customer's signature image, only to users who may see the work order."""
+    work_order = _visible(request, work_order_id)
+    signature = Signature.objects.filter(work_order=work_order).first()
+    if signature is None or not signature.image:
+        raise Http404(_("This work order has no signature."))
+    # A signature is a few kilobytes: read it whole rather than stream it.
+    with signature.image.open("rb") as stored:
+        response = HttpResponse(stored.read(), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
