@@ -1,3 +1,10 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from fieldservice.kpis import views
+
+app_name = "kpis"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.kpi_page, name="page"),
+    path("export.csv", views.kpi_export, name="export"),
+]
