@@ -17,9 +17,9 @@ SOLVER_SECONDS ?= 5
 export DEBUG ?= 1
 export DATABASE_URL ?= postgres:///$(DB_NAME)
 
-.PHONY: demo test system venv database migrate seed schedule serve lint typecheck pytest clean
+.PHONY: demo test system venv database migrate seed schedule accounts serve lint typecheck pytest clean
 
-demo: system venv database migrate seed schedule serve
+demo: system venv database migrate seed schedule accounts serve
 
 serve:
 	@echo
@@ -55,6 +55,11 @@ migrate:
 
 seed:
 	$(PY) manage.py seed_demo --seed $(SEED) --scale $(SCALE)
+
+# Twelve months of account health (for the trends), then today's renewal milestones.
+accounts:
+	$(PY) manage.py compute_health --history-months 12
+	$(PY) manage.py run_renewals
 
 # Tomorrow's plan from the optimizer, left for the dispatcher to review and accept.
 schedule:
