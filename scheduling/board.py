@@ -15,16 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
-from django.db import transaction
 from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fieldservice.errors import Conflict, Invalid
 from scheduling.models import ScheduleRun, Shift, Technician, TechnicianSkill, Territory
 from scheduling.selectors import horizon_origin
-from tickets import services as work_order_services
 from tickets.models import WorkOrder
 
 Status = WorkOrder.Status
@@ -373,52 +369,3 @@ def reassignment_problems(
             % {"minutes": late, "due": f"{timezone.localtime(work_order.sla_resolution_due):%Y-%m-%d %H:%M}"}
         )
     return verdict
-
-
-def work_order_reassign(
-    *,
-    work_order: WorkOrder,
-    technician: Technician,
-    planned_start: dt.datetime,
-    planned_end: dt.datetime,
-    by: User,
-    version: int,
-) -> list[str]:
-    """Check a manual move and make it through tickets.services.work_order_schedule with the
-    version the dispatcher saw; returns the warnings. Raises Invalid with the refusals, or
-    Conflict (version_conflict) if the work order changed meanwhile.
-
-    Note: this is a write; it belongs in scheduling/services.py, and lives here only because
-    the board was built without access to that module."""
-    with transaction.atomic():
-        # Race: two dispatchers moving different jobs onto the same gap of one technician's
-        # day. The technician row lock (first in the project's lock order) serialises them,
-        # so the overlap check sees the other move once it is committed.
-        Technician.objects.select_for_update(of=("self",)).filter(pk=technician.pk).first()
-        # A stale board is reported as such before anything is checked against it.
-        current = WorkOrder.objects.filter(pk=work_order.pk).values_list("number", "version").first()
-        if current is not None and current[1] != version:
-            raise Conflict(
-                _(
-                    "%(number)s was changed by someone else (it is at version %(current)s, "
-                    "you saw %(seen)s). Reload the board and try again."
-                )
-                % {"number": current[0], "current": current[1], "seen": version},
-                code="version_conflict",
-                details={"current_version": current[1]},
-            )
-        verdict = reassignment_problems(
-            work_order=work_order, technician=technician, planned_start=planned_start, planned_end=planned_end
-        )
-        if verdict.refusals:
-            raise Invalid(" ".join(verdict.refusals), code="reassignment_refused", details=verdict.refusals)
-        work_order_services.work_order_schedule(
-            work_order=work_order,
-            technician=technician.user,
-            planned_start=planned_start,
-            planned_end=planned_end,
-            by=by,
-            version=version,
-            reason="moved on the dispatch board",
-        )
-    return verdict.warnings

@@ -295,7 +295,7 @@ def reassign(request: HttpRequest, work_order_id: int) -> HttpResponse:
     context["start_value"] = f"{clock:%H:%M}"
     context["chosen"] = technician.pk
     try:
-        warnings = board_selectors.work_order_reassign(
+        warnings = services.work_order_reassign(
             work_order=work_order,
             technician=technician,
             planned_start=planned_start,

@@ -143,6 +143,12 @@ class WorkOrder(TimestampedModel):
             # Account 360, health score aggregates.
             models.Index(fields=["account", "created_at"], name="work_order_account_idx"),
             models.Index(fields=["equipment", "completed_at"], name="work_order_equipment_idx"),
+            # KPI months and the renewal quote's twelve months read completed work by date.
+            models.Index(fields=["completed_at"], name="work_order_completed_idx"),
+            # PM compliance (health, KPIs) reads planned visits by due date.
+            models.Index(
+                fields=["pm_due_date"], condition=Q(pm_due_date__isnull=False), name="work_order_pm_due_idx"
+            ),
             # The SLA breach sweep looks only at open work orders.
             models.Index(
                 fields=["sla_resolution_due"],
