@@ -17,9 +17,9 @@ SOLVER_SECONDS ?= 5
 export DEBUG ?= 1
 export DATABASE_URL ?= postgres:///$(DB_NAME)
 
-.PHONY: demo test system venv database migrate seed schedule accounts serve lint typecheck pytest clean
+.PHONY: demo test system venv database messages migrate seed schedule accounts serve lint typecheck pytest clean
 
-demo: system venv database migrate seed schedule accounts serve
+demo: system venv database messages migrate seed schedule accounts serve
 
 serve:
 	@echo
@@ -31,7 +31,7 @@ serve:
 	@echo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: system venv database lint typecheck pytest
+test: system venv database messages lint typecheck pytest
 
 system:
 	@bash deploy/bootstrap.sh $(if $(CI),--browser,)
@@ -49,6 +49,10 @@ database:
 	@psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$(DB_NAME)'" | grep -q 1 \
 	  || (echo "creating database $(DB_NAME)" && createdb $(DB_NAME))
 	@psql -d $(DB_NAME) -qc "CREATE EXTENSION IF NOT EXISTS postgis"
+
+# The Simplified Chinese catalog is compiled from locale/*/django.po (gettext from apt).
+messages:
+	$(PY) manage.py compilemessages --ignore=.venv -v0
 
 migrate:
 	$(PY) manage.py migrate --noinput
