@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from tests.conftest import ensure_role_groups
+
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
 
@@ -49,6 +51,7 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 def demo(transactional_db: None, settings: Any) -> None:
     """The `small` demo, seeded into the test database (the command needs DEBUG on)."""
     settings.DEBUG = True
+    ensure_role_groups()
     call_command("seed_demo", scale="small", seed=1, verbosity=0)
 
 
