@@ -64,3 +64,22 @@ class JobChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.work_order_id} for {self.technician_id} in tx {self.txid}"
+
+
+class TechnicianChangeStamp(models.Model):
+    """One row per technician, bumped by the same triggers in the same transaction as each
+    job change: a constant-time "has anything of mine changed" for the cached job list.
+    `last_txid` is never reused, so a stamp from before a re-seed cannot come back."""
+
+    technician = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    changes = models.BigIntegerField(default=0)
+    last_txid = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("technician change stamp")
+        verbose_name_plural = _("technician change stamps")
+
+    def __str__(self) -> str:
+        return f"{self.technician_id}: {self.changes}"

@@ -9,13 +9,12 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.contrib.auth.models import User
-from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from assets.models import Contact
 from fieldservice.errors import NotFound
-from mobile_api.models import JobChange
+from mobile_api.models import JobChange, TechnicianChangeStamp
 from tickets.models import WorkOrder
 
 DONE = (WorkOrder.Status.COMPLETED, WorkOrder.Status.CLOSED)
@@ -80,14 +79,12 @@ def was_mine(*, user: User, job_id: int) -> bool:
 
 
 def change_stamp(*, user: User) -> str:
-    """Changes whenever a change of one of my jobs commits: the count of my change-log rows
-    (a late-committing row adds to it even when its id is lower than the largest seen), and
-    the newest transaction id, which is never reused, so a re-seeded database that starts
-    its ids again cannot meet an old cached entry."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*), coalesce(max(txid), 0) FROM mobile_api_jobchange WHERE technician_id = %s",
-            [user.pk],
-        )
-        count, newest_transaction = cursor.fetchone()
-    return f"{count}-{newest_transaction}"
+    """Changes whenever a change of one of my jobs commits (TechnicianChangeStamp, bumped by
+    the job-change triggers): one primary-key read."""
+    stamp = (
+        TechnicianChangeStamp.objects.filter(technician_id=user.pk)
+        .values_list("changes", "last_txid")
+        .first()
+    )
+    changes, last_txid = stamp or (0, 0)
+    return f"{changes}-{last_txid}"

@@ -20,9 +20,37 @@ def django_db_serialized_rollback() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _role_groups_in_transactional_tests(request: pytest.FixtureRequest) -> None:
+    """Transactional tests run on a flushed database: give them the migrated role groups."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        ensure_role_groups()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     """The real hasher costs ~0.3 s per user on purpose; tests create many users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def ensure_role_groups() -> None:
+    """The role groups come from a data migration. A transactional test's flush empties
+    auth_group (post_migrate brings back content types and permissions, not data); re-run
+    that migration's step against its own historical app registry when they are missing."""
+    import importlib
+
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    if Group.objects.filter(name__in=roles.ALL_ROLES).count() == len(roles.ALL_ROLES):
+        return
+    state = MigrationLoader(connection).project_state(("fieldservice", "0002_roles"))
+    importlib.import_module("fieldservice.migrations.0002_roles").create_roles(state.apps, None)
 
 
 @pytest.fixture

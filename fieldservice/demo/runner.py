@@ -8,14 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from fieldservice.demo import backlog, contracts, customers, history, installed_base, lifecycle, people
 from fieldservice.demo.bulk import reset_id_sequences
 from fieldservice.demo.context import SeedContext
 from fieldservice.demo.scales import SCALES
 from fieldservice.demo.timeline import TechnicianPool, schedule_history
-from fieldservice.demo.wipe import demo_tables, wipe_demo_data
+from fieldservice.demo.wipe import demo_tables_with_id_sequence, wipe_demo_data
 from fieldservice.demo.workorders import (
     WorkOrderPlan,
     number_work_orders,
@@ -47,6 +47,41 @@ def _history(ctx: SeedContext) -> list[WorkOrderPlan]:
     return finished
 
 
+# The technician app's change log is written by triggers on these tables (mobile_api
+# migrations). Seeded history is not news to any app, and logging it row by row would make
+# seeding many times slower, so the triggers are off while the demo is written (inside the
+# seed's transaction: a failed seed leaves them on).
+CHANGE_LOG_TRIGGERS = (
+    ("tickets_workorder", "mobile_api_job_change"),
+    ("tickets_workorderevent", "mobile_api_job_event"),
+)
+
+
+def pause_change_log() -> None:
+    with connection.cursor() as cursor:
+        for table, trigger in CHANGE_LOG_TRIGGERS:
+            cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "{trigger}"')
+
+
+def resume_change_log() -> None:
+    """Turn the triggers back on and give every user a new change stamp, so that no job list
+    cached before the re-seed can be served for the new data."""
+    with connection.cursor() as cursor:
+        # The deferred foreign-key checks of the seeded rows run now: a table with checks
+        # still pending cannot be altered.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, trigger in CHANGE_LOG_TRIGGERS:
+            cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "{trigger}"')
+        cursor.execute(
+            """
+            INSERT INTO mobile_api_technicianchangestamp (technician_id, changes, last_txid)
+            SELECT id, 1, pg_current_xact_id()::text::bigint FROM auth_user ORDER BY id
+            ON CONFLICT (technician_id) DO UPDATE
+            SET changes = mobile_api_technicianchangestamp.changes + 1, last_txid = EXCLUDED.last_txid
+            """
+        )
+
+
 def seed(*, seed: int, scale: str, today: date, log: Callable[[str], None]) -> SeedReport:
     ctx = SeedContext(seed=seed, scale=SCALES[scale], today=today, rng=random.Random(seed))
     report = SeedReport()
@@ -72,6 +107,7 @@ def seed(*, seed: int, scale: str, today: date, log: Callable[[str], None]) -> S
 
     with transaction.atomic():
         stage("wipe", wipe_demo_data)
+        pause_change_log()
         stage("staff users", lambda: people.create_staff(ctx))
         stage("territories", lambda: customers.create_territories(ctx))
         stage("accounts", lambda: customers.create_accounts(ctx))
@@ -85,7 +121,8 @@ def seed(*, seed: int, scale: str, today: date, log: Callable[[str], None]) -> S
         stage("open backlog", backlog_stage)
         stage("work orders (write)", write_stage)
         stage("events, checklists, parts", lambda: lifecycle.record_all(ctx, orders))
-        stage("sequences", lambda: reset_id_sequences(demo_tables()))
+        stage("sequences", lambda: reset_id_sequences(demo_tables_with_id_sequence()))
+        stage("technician app change stamps", resume_change_log)
     report.counts = dict(ctx.counts)
     report.counts["open work orders"] = sum(wo.status in ("new", "scheduled", "dispatched") for wo in orders)
     return report

@@ -32,6 +32,16 @@ def demo_tables() -> list[str]:
     return sorted(tables)
 
 
+def demo_tables_with_id_sequence() -> list[str]:
+    """The demo tables whose primary key is an `id` with a sequence (not, say, a one-to-one)."""
+    return sorted(
+        model._meta.db_table
+        for label in DEMO_APPS
+        for model in apps.get_app_config(label).get_models(include_auto_created=True)
+        if model._meta.pk is not None and model._meta.pk.column == "id"
+    )
+
+
 def is_demo_username(username: str) -> bool:
     return username in DEMO_STAFF_USERNAMES or bool(TECHNICIAN_USERNAME.match(username))
 
