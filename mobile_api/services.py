@@ -25,7 +25,7 @@ from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
-from fieldservice.errors import Conflict, Invalid
+from fieldservice.errors import Conflict, Invalid, NotFound
 from mobile_api import schemas, selectors
 from mobile_api.serializers import job_dict
 from tickets import records, services
@@ -58,18 +58,18 @@ def _job_state(job: WorkOrder) -> dict[str, Any]:
 
 
 def _mine_or_conflict(*, user: User, job_id: int) -> WorkOrder:
-    job = WorkOrder.objects.filter(pk=job_id).first()
-    if (
-        job is not None
-        and job.assigned_technician_id != user.pk
-        and selectors.was_mine(user=user, job_id=job_id)
-    ):
+    """The job as the services need it (one query); the app's full view is loaded once, after
+    the change, for the answer."""
+    job = WorkOrder.objects.select_related("site", "contract").filter(pk=job_id).first()
+    if job is not None and job.assigned_technician_id == user.pk:
+        return job
+    if job is not None and selectors.was_mine(user=user, job_id=job_id):
         raise Conflict(
             f"{job.number} was reassigned by the dispatcher; your change was not applied.",
             code="reassigned",
             details={"current": {"id": job.pk, "number": job.number, "assigned_to_you": False}},
         )
-    return selectors.my_job(user=user, job_id=job_id)
+    raise NotFound(f"Job {job_id} not found.")
 
 
 def _point(location: schemas.LatLon | None) -> Point | None:
