@@ -160,8 +160,9 @@ def server_environment() -> dict[str, str]:
 def start_celery() -> subprocess.Popen[bytes]:
     # Background work yields to requests (as a production worker host or `Nice=` would).
     command = [
-        "nice", "-n", "19", sys.executable, "-m", "celery", "-A", "fieldservice", "worker", "--concurrency", "1",
-        "--loglevel", "warning", "--without-heartbeat", "--without-mingle", "--without-gossip",
+        "nice", "-n", "19", sys.executable, "-m", "celery", "-A", "fieldservice", "worker",
+        "--concurrency", "1", "--loglevel", "warning",
+        "--without-heartbeat", "--without-mingle", "--without-gossip",
     ]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, start_new_session=True, env=server_environment())
 

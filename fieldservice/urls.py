@@ -1,14 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from fieldservice import web
 from fieldservice.api import api
 from mobile_api.api import api as mobile_api
 
 admin.site.site_header = "Fieldservice"
-admin.site.site_title = "Fieldservice back office"
-admin.site.index_title = "Back office"
+admin.site.site_title = _("Fieldservice back office")
+admin.site.index_title = _("Back office")
 
 urlpatterns = [
     path("", web.home, name="home"),
