@@ -38,6 +38,7 @@ class Entry:
     msgstrs: list[str]
     flags: set[str]
     line: int
+    msgctxt: str | None = None
 
 
 def _read_po(path: Path) -> list[Entry]:
@@ -52,7 +53,8 @@ def _read_po(path: Path) -> list[Entry]:
         if "msgid" in fields:
             msgstrs = ["".join(fields[key]) for key in sorted(k for k in fields if k.startswith("msgstr"))]
             plural = "".join(fields["msgid_plural"]) if "msgid_plural" in fields else None
-            entries.append(Entry("".join(fields["msgid"]), plural, msgstrs, set(flags), start))
+            context = "".join(fields["msgctxt"]) if "msgctxt" in fields else None
+            entries.append(Entry("".join(fields["msgid"]), plural, msgstrs, set(flags), start, context))
         fields.clear()
         flags.clear()
 
@@ -68,7 +70,7 @@ def _read_po(path: Path) -> list[Entry]:
             fields[current].append(ast.literal_eval(line))
         else:
             keyword, _, value = line.partition(" ")
-            if keyword == "msgid":
+            if keyword in ("msgid", "msgctxt") and "msgid" not in fields:
                 start = number
             current = keyword
             fields[current] = [ast.literal_eval(value)]
@@ -135,7 +137,9 @@ def test_compiled_catalog_matches_the_po(messages: list[Entry]) -> None:
         compiled = gettext.GNUTranslations(handle)
     stale = []
     for entry in messages:
-        if entry.msgid_plural is None:
+        if entry.msgctxt is not None:
+            got = compiled.pgettext(entry.msgctxt, entry.msgid)
+        elif entry.msgid_plural is None:
             got = compiled.gettext(entry.msgid)
         else:
             got = compiled.ngettext(entry.msgid, entry.msgid_plural, 1)
