@@ -137,9 +137,21 @@ def free_port() -> int:
 
 def start_gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
     command = [
-        sys.executable, "-m", "gunicorn", "fieldservice.wsgi:application", "--bind", f"{HOST}:{port}",
-        "--workers", str(workers), "--worker-class", "sync", "--timeout", "60", "--log-level", "warning",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "fieldservice.wsgi:application",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
+    ]
     server = subprocess.Popen(command, cwd=ROOT, start_new_session=True, env=server_environment())
     probe = Http(port, Stats())
     for _ in range(150):
@@ -160,10 +172,23 @@ def server_environment() -> dict[str, str]:
 def start_celery() -> subprocess.Popen[bytes]:
     # Background work yields to requests (as a production worker host or `Nice=` would).
     command = [
-        "nice", "-n", "19", sys.executable, "-m", "celery", "-A", "fieldservice", "worker",
-        "--concurrency", "1", "--loglevel", "warning",
-        "--without-heartbeat", "--without-mingle", "--without-gossip",
-    ]  # fmt: skip
+        "nice",
+        "-n",
+        "19",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "fieldservice",
+        "worker",
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "warning",
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+    ]
     return subprocess.Popen(command, cwd=ROOT, start_new_session=True, env=server_environment())
 
 

@@ -97,17 +97,23 @@ def build_completed_work_order(stored: list[str]) -> WorkOrder:
     )
     Contact.objects.create(account=account, site=site, name="王伟", email="wang@example.cn", is_primary=True)
     model = EquipmentModel.objects.create(
-        manufacturer="Atlas Copco", model_number=f"GA37VSD-{stamp}", name="Rotary screw compressor",
-        category=EquipmentModel.Category.COMPRESSOR, required_skill="compressor",
-    )  # fmt: skip
+        manufacturer="Atlas Copco",
+        model_number=f"GA37VSD-{stamp}",
+        name="Rotary screw compressor",
+        category=EquipmentModel.Category.COMPRESSOR,
+        required_skill="compressor",
+    )
     unit = Equipment.objects.create(
         site=site, equipment_model=model, manufacturer=model.manufacturer, serial_number=f"API{stamp}"
     )
     contract = ServiceContract.objects.create(
-        number=f"SC-BENCH-{stamp}", account=account, start_date=dt.date(2026, 1, 1),
-        end_date=dt.date(2026, 12, 31), annual_value=Decimal("100000.00"),
+        number=f"SC-BENCH-{stamp}",
+        account=account,
+        start_date=dt.date(2026, 1, 1),
+        end_date=dt.date(2026, 12, 31),
+        annual_value=Decimal("100000.00"),
         status=ServiceContract.Status.ACTIVE,
-    )  # fmt: skip
+    )
     for priority, (response, resolution) in {1: (4, 24), 2: (8, 48), 3: (24, 120), 4: (72, 240)}.items():
         ContractSLATerm.objects.create(
             contract=contract, priority=priority, response_hours=response, resolution_hours=resolution
@@ -115,14 +121,24 @@ def build_completed_work_order(stored: list[str]) -> WorkOrder:
     CoveredEquipment.objects.create(contract=contract, equipment=unit)
 
     job = services.work_order_create(
-        site=site, kind=WorkOrder.Kind.CORRECTIVE, title="Compressor trips on high temperature 高温停机",
-        by=None, priority=2, equipment=unit, at=now,
+        site=site,
+        kind=WorkOrder.Kind.CORRECTIVE,
+        title="Compressor trips on high temperature 高温停机",
+        by=None,
+        priority=2,
+        equipment=unit,
+        at=now,
         checklist=[{"label": label, "kind": kind, "unit": unit_} for label, kind, unit_ in CHECKS],
-    )  # fmt: skip
+    )
     job = services.work_order_schedule(
-        work_order=job, technician=technician, planned_start=now + dt.timedelta(hours=2),
-        planned_end=now + dt.timedelta(hours=4), by=None, version=job.version, at=now,
-    )  # fmt: skip
+        work_order=job,
+        technician=technician,
+        planned_start=now + dt.timedelta(hours=2),
+        planned_end=now + dt.timedelta(hours=4),
+        by=None,
+        version=job.version,
+        at=now,
+    )
     for step, minutes in (
         (services.work_order_dispatch, 5),
         (services.work_order_start_travel, 60),
@@ -138,28 +154,40 @@ def build_completed_work_order(stored: list[str]) -> WorkOrder:
         item.save()
     for number, description, quantity, cost in PARTS:
         PartUsage.objects.create(
-            work_order=job, part_number=number, description=description, quantity=Decimal(quantity),
-            unit_cost=Decimal(cost), recorded_at=now + dt.timedelta(minutes=150),
-        )  # fmt: skip
+            work_order=job,
+            part_number=number,
+            description=description,
+            quantity=Decimal(quantity),
+            unit_cost=Decimal(cost),
+            recorded_at=now + dt.timedelta(minutes=150),
+        )
     data = _photo()
     for n in range(4):
         name = default_storage.save(f"bench/photo-{stamp}-{n}.jpg", ContentFile(data))
         stored.append(name)
         Attachment.objects.create(
-            work_order=job, kind=Attachment.Kind.PHOTO, file=name, content_type="image/jpeg",
-            size_bytes=len(data), sha256="0" * 64, caption=f"照片 {n + 1}",
+            work_order=job,
+            kind=Attachment.Kind.PHOTO,
+            file=name,
+            content_type="image/jpeg",
+            size_bytes=len(data),
+            sha256="0" * 64,
+            caption=f"照片 {n + 1}",
             uploaded_at=now + dt.timedelta(minutes=160 + n),
-        )  # fmt: skip
+        )
     signature = default_storage.save(f"bench/signature-{stamp}.png", ContentFile(_signature()))
     stored.append(signature)
     Signature.objects.create(
         work_order=job, image=signature, signer_name="李娜", signed_at=now + dt.timedelta(minutes=175)
     )
     return services.work_order_complete(
-        work_order=job, by=technician, version=job.version, at=now + dt.timedelta(minutes=180),
+        work_order=job,
+        by=technician,
+        version=job.version,
+        at=now + dt.timedelta(minutes=180),
         resolution="Replaced the thermostatic valve and oil filters; ran 30 minutes under load at 82 °C.\n"
         "已更换温控阀和油滤，带载运行 30 分钟，排气温度 82 °C。",
-    )  # fmt: skip
+    )
 
 
 def main() -> None:
@@ -200,8 +228,10 @@ def main() -> None:
     if args.output:
         args.output.write_bytes(pdf)
 
-    print(f"weasyprint {weasyprint.__version__}; import + tickets.pdf: {import_s:.3f} s"
-          + (" (already imported by django.setup)" if already else ""))  # fmt: skip
+    print(
+        f"weasyprint {weasyprint.__version__}; import + tickets.pdf: {import_s:.3f} s"
+        + (" (already imported by django.setup)" if already else "")
+    )
     print(f"report: {work_order.number}, {len(pdf) / 1024:.0f} kB, {len(queries)} queries per render")
     print(f"first render:          {first_s:.3f} s")
     if times:

@@ -260,8 +260,12 @@ def contracts_close_renewed(*, today: dt.date | None = None) -> int:
 
 # --- the account manager's own moves ---------------------------------------------------------------
 
-OPEN_STAGES = (RenewalOpportunity.Stage.OPEN, RenewalOpportunity.Stage.CONTACTED,
-               RenewalOpportunity.Stage.QUOTED, RenewalOpportunity.Stage.NEGOTIATING)  # fmt: skip
+OPEN_STAGES = (
+    RenewalOpportunity.Stage.OPEN,
+    RenewalOpportunity.Stage.CONTACTED,
+    RenewalOpportunity.Stage.QUOTED,
+    RenewalOpportunity.Stage.NEGOTIATING,
+)
 CLOSED_STAGES = (RenewalOpportunity.Stage.WON, RenewalOpportunity.Stage.LOST)
 
 

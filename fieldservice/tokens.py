@@ -79,13 +79,22 @@ def token_lookup(raw: str, *, kind: str) -> ApiToken | None:
 def _to_cache(token: ApiToken) -> dict[str, Any]:
     user = token.user
     return {
-        "id": token.pk, "kind": token.kind, "prefix": token.prefix, "key_hash": token.key_hash,
-        "expires_at": token.expires_at, "user": {
-            "id": user.pk, "username": user.username, "first_name": user.first_name,
-            "last_name": user.last_name, "email": user.email, "is_superuser": user.is_superuser,
-            "is_staff": user.is_staff, "roles": sorted(user_roles(user)),
+        "id": token.pk,
+        "kind": token.kind,
+        "prefix": token.prefix,
+        "key_hash": token.key_hash,
+        "expires_at": token.expires_at,
+        "user": {
+            "id": user.pk,
+            "username": user.username,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": user.email,
+            "is_superuser": user.is_superuser,
+            "is_staff": user.is_staff,
+            "roles": sorted(user_roles(user)),
         },
-    }  # fmt: skip
+    }
 
 
 def _from_cache(cached: dict[str, Any]) -> ApiToken:
@@ -95,9 +104,13 @@ def _from_cache(cached: dict[str, Any]) -> ApiToken:
     user._state.adding = False  # a stored row, as far as the ORM is concerned
     user.__dict__["_fieldservice_roles"] = roles
     token = ApiToken(
-        id=cached["id"], kind=cached["kind"], prefix=cached["prefix"], key_hash=cached["key_hash"],
-        expires_at=cached["expires_at"], user=user,
-    )  # fmt: skip
+        id=cached["id"],
+        kind=cached["kind"],
+        prefix=cached["prefix"],
+        key_hash=cached["key_hash"],
+        expires_at=cached["expires_at"],
+        user=user,
+    )
     token._state.adding = False
     return token
 

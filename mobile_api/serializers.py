@@ -84,7 +84,7 @@ def job_dict(job: WorkOrder) -> dict[str, Any]:
                 "result": item.result,
                 "value": item.value,
                 "text": item.text,
-            }  # fmt: skip
+            }
             for item in job.checklist.all()
         ],
         "parts": [
@@ -94,7 +94,7 @@ def job_dict(job: WorkOrder) -> dict[str, Any]:
                 "quantity": part.quantity,
                 "unit_cost": part.unit_cost,
                 "currency": part.currency,
-            }  # fmt: skip
+            }
             for part in job.parts.all()
         ],
         "attachments": [

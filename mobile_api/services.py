@@ -166,9 +166,14 @@ def _refuse(job: WorkOrder, event: schemas.EventIn) -> None:
 
 def _note_late_event(job: WorkOrder, event: schemas.EventIn, *, user: User, key: str) -> None:
     WorkOrderEvent.objects.create(
-        work_order=job, type=WorkOrderEvent.Type.NOTE, at=event.at, by=user, location=_point(event.location),
-        payload={"late_event": event.type, "status_then": job.status}, idempotency_key=key,
-    )  # fmt: skip
+        work_order=job,
+        type=WorkOrderEvent.Type.NOTE,
+        at=event.at,
+        by=user,
+        location=_point(event.location),
+        payload={"late_event": event.type, "status_then": job.status},
+        idempotency_key=key,
+    )
 
 
 def _complete(job: WorkOrder, event: schemas.EventIn, *, user: User, key: str) -> None:
@@ -179,13 +184,25 @@ def _complete(job: WorkOrder, event: schemas.EventIn, *, user: User, key: str) -
     if job.status != Status.IN_PROGRESS:
         _refuse(job, event)
     # All of this runs in the idempotent call's transaction: a refusal undoes it all.
-    records_apply(job=job, user=user, at=event.at, checklist=event.checklist, parts=event.parts,
-                  meter=event.meter_reading, signature=event.signature)  # fmt: skip
+    records_apply(
+        job=job,
+        user=user,
+        at=event.at,
+        checklist=event.checklist,
+        parts=event.parts,
+        meter=event.meter_reading,
+        signature=event.signature,
+    )
     services.work_order_complete(
-        work_order=job, by=user, version=job.version, resolution=event.resolution,
-        resolution_code=event.resolution_code, at=event.at, location=_point(event.location),
+        work_order=job,
+        by=user,
+        version=job.version,
+        resolution=event.resolution,
+        resolution_code=event.resolution_code,
+        at=event.at,
+        location=_point(event.location),
         idempotency_key=key,
-    )  # fmt: skip
+    )
 
 
 def decode_png(encoded: str) -> bytes:

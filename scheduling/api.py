@@ -40,9 +40,12 @@ def create_run(request: AuthedRequest, payload: schemas.RunIn) -> Status:
         if territory is None:
             raise Invalid(f"Territory {payload.territory_id} does not exist.", code="unknown_territory")
     run = services.schedule_run_create(
-        by=request.auth, first_day=payload.date, days=payload.days, territory=territory,
+        by=request.auth,
+        first_day=payload.date,
+        days=payload.days,
+        territory=territory,
         time_limit_s=payload.time_limit_s,
-    )  # fmt: skip
+    )
     return Status(202, {"id": run.pk, "status": run.status})
 
 

@@ -104,9 +104,14 @@ def transition_work_order(
         if technician is None:
             raise Invalid(f"No active user {payload.technician!r}.", code="unknown_technician")
         services.work_order_schedule(
-            work_order=work_order, technician=technician, planned_start=payload.planned_start,
-            planned_end=payload.planned_end, by=by, version=version, reason=payload.reason,
-        )  # fmt: skip
+            work_order=work_order,
+            technician=technician,
+            planned_start=payload.planned_start,
+            planned_end=payload.planned_end,
+            by=by,
+            version=version,
+            reason=payload.reason,
+        )
     elif payload.to == WorkOrderStatus.NEW:
         services.work_order_unschedule(work_order=work_order, by=by, version=version)
     elif payload.to == WorkOrderStatus.SCHEDULED:
@@ -117,9 +122,12 @@ def transition_work_order(
         services.work_order_resume(work_order=work_order, by=by, version=version)
     elif payload.to == WorkOrderStatus.COMPLETED:
         services.work_order_complete(
-            work_order=work_order, by=by, version=version, resolution=payload.resolution,
+            work_order=work_order,
+            by=by,
+            version=version,
+            resolution=payload.resolution,
             resolution_code=payload.resolution_code,
-        )  # fmt: skip
+        )
     elif payload.to == WorkOrderStatus.CANCELLED:
         services.work_order_cancel(work_order=work_order, by=by, version=version, reason=payload.reason)
     else:

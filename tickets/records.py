@@ -116,9 +116,15 @@ def part_record(
         raise Invalid("The unit cost cannot be negative.", code="cost_negative")
     locked = _lock_for_recording(work_order)
     part = PartUsage.objects.create(
-        work_order=locked, part_number=part_number, description=description, quantity=quantity,
-        unit_cost=unit_cost, currency=currency, recorded_at=at, recorded_by=by,
-    )  # fmt: skip
+        work_order=locked,
+        part_number=part_number,
+        description=description,
+        quantity=quantity,
+        unit_cost=unit_cost,
+        currency=currency,
+        recorded_at=at,
+        recorded_by=by,
+    )
     payload = {"part_number": part_number, "quantity": quantity, "unit_cost": unit_cost}
     _event(locked, EventType.PART_USED, by=by, at=at, payload=payload, key=idempotency_key)
     return part
@@ -165,9 +171,15 @@ def attachment_add(
     locked = _lock_for_recording(work_order)
     kind = Attachment.Kind.DOCUMENT if content_type == "application/pdf" else Attachment.Kind.PHOTO
     attachment = Attachment(
-        work_order=locked, kind=kind, content_type=content_type, size_bytes=size, sha256=digest.hexdigest(),
-        caption=caption, uploaded_at=at, uploaded_by=by,
-    )  # fmt: skip
+        work_order=locked,
+        kind=kind,
+        content_type=content_type,
+        size_bytes=size,
+        sha256=digest.hexdigest(),
+        caption=caption,
+        uploaded_at=at,
+        uploaded_by=by,
+    )
     attachment.file.save(upload.name or "upload", upload, save=False)
     attachment.save()
     payload = {"attachment_id": attachment.pk, "content_type": content_type, "size_bytes": size}
@@ -244,9 +256,13 @@ def meter_reading_record(
             code="meter_went_down",
         )
     reading = MeterReading.objects.create(
-        equipment_id=locked.equipment_id, kind=kind, value=value, read_at=at, recorded_by=by,
+        equipment_id=locked.equipment_id,
+        kind=kind,
+        value=value,
+        read_at=at,
+        recorded_by=by,
         source=MeterReading.Source.TECHNICIAN,
-    )  # fmt: skip
+    )
     window_start = at - dt.timedelta(days=settings.PM_USAGE_WINDOW_DAYS)
     oldest_in_window = (
         MeterReading.objects.filter(equipment_id=locked.equipment_id, kind=kind, read_at__gte=window_start)

@@ -411,9 +411,15 @@ def _simple(
         _require_from(locked, to, sources)
         fields = {name: at for name in fields_at if getattr(locked, name) is None}
         _move(
-            locked, to, by=by, at=at, fields=fields, location=location, payload=payload,
+            locked,
+            to,
+            by=by,
+            at=at,
+            fields=fields,
+            location=location,
+            payload=payload,
             idempotency_key=idempotency_key,
-        )  # fmt: skip
+        )
         return locked
 
     service.__name__ = f"work_order_{to}"
@@ -502,9 +508,14 @@ def work_order_hold(
     at = at or timezone.now()
     locked = _lock(work_order, version)
     _move(
-        locked, Status.ON_HOLD, by=by, at=at, fields={"on_hold_since": at}, payload={"reason": reason},
+        locked,
+        Status.ON_HOLD,
+        by=by,
+        at=at,
+        fields={"on_hold_since": at},
+        payload={"reason": reason},
         idempotency_key=idempotency_key,
-    )  # fmt: skip
+    )
     return locked
 
 

@@ -44,13 +44,21 @@ def book(account_manager: User) -> dict[str, Any]:
         )
         unit = factories.equipment(site=factories.site(account=customer))
         contract = factories.contract(
-            account=customer, covers=[unit], start_date=TODAY - dt.timedelta(days=300),
+            account=customer,
+            covers=[unit],
+            start_date=TODAY - dt.timedelta(days=300),
             end_date=TODAY + dt.timedelta(days=days),
-        )  # fmt: skip
+        )
         opportunity = RenewalOpportunity.objects.create(contract=contract, owner=owner)
         HealthScore.objects.create(account=customer, date=TODAY, score=score, band=band, components=[])
-        AccountTask.objects.create(account=customer, contract=contract, owner=owner, kind="renewal_reminder",
-                                   title=f"Call {key}", due_date=TODAY)  # fmt: skip
+        AccountTask.objects.create(
+            account=customer,
+            contract=contract,
+            owner=owner,
+            kind="renewal_reminder",
+            title=f"Call {key}",
+            due_date=TODAY,
+        )
         work_orders.work_order_create(
             site=unit.site, equipment=unit, kind="corrective", title="Leak", by=None
         )

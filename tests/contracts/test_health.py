@@ -116,8 +116,16 @@ def test_sla_breach_rate_counts_reactive_work_completed_in_the_window_or_still_o
     order(site, responded_at=ago(8.9))  # on site after the response due time
     order(site, completed_at=ago(4))  # resolved after its due time
     order(site, status=NEW, responded_at=None, completed_at=None)  # open, both clocks run out
-    order(site, kind=WorkOrder.Kind.INSPECTION, created_at=ago(2), sla_response_due=ago(-1),
-          sla_resolution_due=ago(-3), responded_at=None, completed_at=None, status=NEW)  # fmt: skip
+    order(
+        site,
+        kind=WorkOrder.Kind.INSPECTION,
+        created_at=ago(2),
+        sla_response_due=ago(-1),
+        sla_resolution_due=ago(-3),
+        responded_at=None,
+        completed_at=None,
+        status=NEW,
+    )
     # Not counted: before the window, cancelled, planned work (PM compliance judges it).
     order(site, created_at=ago(120), completed_at=ago(100), responded_at=ago(119))
     order(site, status=WorkOrder.Status.CANCELLED, responded_at=None, completed_at=None)
@@ -170,11 +178,26 @@ def test_reliability_is_mtbf_against_the_fleet_of_the_same_model() -> None:
 
 def test_open_urgent_work_past_sla_and_the_p1_override() -> None:
     site = customer()
-    order(site, priority=1, status=NEW, created_at=ago(4), sla_response_due=ago(50 / 24),
-          sla_resolution_due=ago(50 / 24), responded_at=None, completed_at=None)  # fmt: skip
-    order(site, priority=2, status=WorkOrder.Status.DISPATCHED, created_at=ago(1),
-          sla_response_due=ago(0.5), sla_resolution_due=ago(-1), responded_at=None,
-          completed_at=None)  # fmt: skip
+    order(
+        site,
+        priority=1,
+        status=NEW,
+        created_at=ago(4),
+        sla_response_due=ago(50 / 24),
+        sla_resolution_due=ago(50 / 24),
+        responded_at=None,
+        completed_at=None,
+    )
+    order(
+        site,
+        priority=2,
+        status=WorkOrder.Status.DISPATCHED,
+        created_at=ago(1),
+        sla_response_due=ago(0.5),
+        sla_resolution_due=ago(-1),
+        responded_at=None,
+        completed_at=None,
+    )
     order(site, priority=3, status=NEW, sla_response_due=ago(9), responded_at=None, completed_at=None)
     order(site, priority=2, done=0.5)  # done: not open
 
@@ -213,9 +236,14 @@ def test_pm_compliance_counts_planned_visits_done_by_their_latest_end() -> None:
 
     def pm(**fields: Any) -> WorkOrder:
         day = next(due)
-        return order(site, kind=PREVENTIVE, maintenance_plan=plan, pm_due_date=day,
-                     latest_end=dt.datetime.combine(day + dt.timedelta(days=8), dt.time(), TZ),
-                     **fields)  # fmt: skip
+        return order(
+            site,
+            kind=PREVENTIVE,
+            maintenance_plan=plan,
+            pm_due_date=day,
+            latest_end=dt.datetime.combine(day + dt.timedelta(days=8), dt.time(), TZ),
+            **fields,
+        )
 
     pm(completed_at=ago(4))  # due 5 days ago, done a day later: on time
     pm(completed_at=ago(12))  # due 10 days ago, done early in its window
@@ -272,8 +300,16 @@ def healthy(site: Site) -> None:
 def test_compute_is_idempotent_for_a_date(account_manager: User) -> None:
     site = customer(account_manager=account_manager)
     healthy(site)
-    order(site, priority=1, status=NEW, created_at=ago(4), sla_response_due=ago(3.9),
-          sla_resolution_due=ago(3), responded_at=None, completed_at=None)  # fmt: skip
+    order(
+        site,
+        priority=1,
+        status=NEW,
+        created_at=ago(4),
+        sla_response_due=ago(3.9),
+        sla_resolution_due=ago(3),
+        responded_at=None,
+        completed_at=None,
+    )
     other = customer()
     assert health_compute(today=DAY) == 2
     first = list(
@@ -293,8 +329,9 @@ def test_declining_when_the_score_fell_15_points_in_30_days() -> None:
     falling, stable = customer(), customer()
     for site in (falling, stable):
         order(site, completed_at=ago(4))  # resolved late: breach rate 100 %, score 38
-    HealthScore.objects.create(account_id=falling.account_id, date=DAY - dt.timedelta(days=30), score=95,
-                               band="green")  # fmt: skip
+    HealthScore.objects.create(
+        account_id=falling.account_id, date=DAY - dt.timedelta(days=30), score=95, band="green"
+    )
     HealthScore.objects.create(account_id=stable.account_id, date=DAY - dt.timedelta(days=45), score=95,
                                band="green")  # fmt: skip  # older than 30 days: not compared
     health_compute(today=DAY)
@@ -306,9 +343,15 @@ def _red_on(site: Site, day: dt.date) -> None:
     """A P1 open since the day before, 3 days past due at the end of `day`, fixed the next day."""
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), TZ)
     due = end - dt.timedelta(days=3)
-    order(site, priority=1, created_at=end - dt.timedelta(days=1), sla_response_due=due,
-          sla_resolution_due=due, responded_at=end + dt.timedelta(hours=2),
-          completed_at=end + dt.timedelta(hours=3))  # fmt: skip
+    order(
+        site,
+        priority=1,
+        created_at=end - dt.timedelta(days=1),
+        sla_response_due=due,
+        sla_resolution_due=due,
+        responded_at=end + dt.timedelta(hours=2),
+        completed_at=end + dt.timedelta(hours=3),
+    )
 
 
 def _run(days: list[dt.date], capture: Callable[..., Any]) -> list[str]:

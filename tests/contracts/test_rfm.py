@@ -87,8 +87,9 @@ def test_tiers_on_a_small_population() -> None:
     _paid(newbie, 30)
     _orders(newbie, 1, 20)
     fillers = []
-    for n, (recency, value) in enumerate([(10, "10000"), (20, "20000"), (40, "30000"), (50, "40000"),
-                                          (60, "50000"), (70, "60000")], start=3):  # fmt: skip
+    for n, (recency, value) in enumerate(
+        [(10, "10000"), (20, "20000"), (40, "30000"), (50, "40000"), (60, "50000"), (70, "60000")], start=3
+    ):
         site = _account(value)
         _paid(site, recency)
         _orders(site, n - 1, 100)

@@ -95,9 +95,13 @@ def book(account_manager: User) -> dict[str, Any]:
     )
     HealthScore.objects.create(account=account, date=TODAY - dt.timedelta(days=62), score=70, band="yellow")
     task = AccountTask.objects.create(
-        account=account, contract=mine.contract, owner=account_manager, kind="renewal_reminder",
-        title="Call Risky", due_date=TODAY,
-    )  # fmt: skip
+        account=account,
+        contract=mine.contract,
+        owner=account_manager,
+        kind="renewal_reminder",
+        title="Call Risky",
+        due_date=TODAY,
+    )
     unit = account.sites.get().equipment.get()
     work_order = work_orders.work_order_create(
         site=unit.site, equipment=unit, kind="corrective", title="Leak", by=None

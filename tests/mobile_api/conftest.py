@@ -140,13 +140,21 @@ def make_job(dispatcher: User) -> JobMaker:
                 requires_signature=True,
             )
         job = services.work_order_create(
-            site=unit.site, equipment=unit, kind="corrective", title="Compressor trips", by=dispatcher,
+            site=unit.site,
+            equipment=unit,
+            kind="corrective",
+            title="Compressor trips",
+            by=dispatcher,
             checklist=checklist or [],
-        )  # fmt: skip
+        )
         job = services.work_order_schedule(
-            work_order=job, technician=technician, planned_start=start,
-            planned_end=start + dt.timedelta(hours=1), by=dispatcher, version=job.version,
-        )  # fmt: skip
+            work_order=job,
+            technician=technician,
+            planned_start=start,
+            planned_end=start + dt.timedelta(hours=1),
+            by=dispatcher,
+            version=job.version,
+        )
         for state in PATH_TO[1 : PATH_TO.index(status) + 1]:
             job = ADVANCE[state](work_order=job, by=technician, version=job.version)
         return WorkOrder.objects.get(pk=job.pk)

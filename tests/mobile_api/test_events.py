@@ -149,8 +149,11 @@ def test_a_stale_and_illegal_event_is_409_with_the_current_state(
     body = response.json()
     assert body["code"] == "stale_version"
     assert body["details"]["current"] == {
-        "id": job.pk, "number": job.number, "status": Status.CANCELLED, "version": seen + 1,
-    }  # fmt: skip
+        "id": job.pk,
+        "number": job.number,
+        "status": Status.CANCELLED,
+        "version": seen + 1,
+    }
     assert WorkOrder.objects.get(pk=job.pk).status == Status.CANCELLED
 
 
@@ -174,9 +177,13 @@ def test_an_event_on_a_job_reassigned_while_offline_is_409_reassigned(
     job = make_job(technician=technician_a)
     assert job.planned_start and job.planned_end
     services.work_order_schedule(
-        work_order=job, technician=technician_b, planned_start=job.planned_start,
-        planned_end=job.planned_end, by=dispatcher, version=job.version,
-    )  # fmt: skip
+        work_order=job,
+        technician=technician_b,
+        planned_start=job.planned_start,
+        planned_end=job.planned_end,
+        by=dispatcher,
+        version=job.version,
+    )
     for event in ("arrived", "en_route"):
         response = app_a.event(job, event, version=job.version)
         assert response.status_code == 409
@@ -280,14 +287,18 @@ def test_completion_is_refused_with_what_is_missing_and_keeps_nothing(
     technician_a: User, app_a: App, make_job: JobMaker
 ) -> None:
     job = make_job(
-        technician=technician_a, status=Status.IN_PROGRESS, contract=True,
+        technician=technician_a,
+        status=Status.IN_PROGRESS,
+        contract=True,
         checklist=[{"label": "Pressure"}, {"label": "Noise"}, {"label": "Paint", "required": False}],
-    )  # fmt: skip
+    )
     response = app_a.event(
-        job, "completed", resolution="Replaced seal",
+        job,
+        "completed",
+        resolution="Replaced seal",
         checklist=[{"position": 1, "result": "pass"}],
         parts=[{"part_number": "SEAL-42", "quantity": "1"}],
-    )  # fmt: skip
+    )
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "completion_incomplete"
@@ -302,9 +313,13 @@ def test_completion_with_everything_required(technician_a: User, app_a: App, mak
         technician=technician_a, status=Status.IN_PROGRESS, contract=True, checklist=[{"label": "Pressure"}]
     )
     response = app_a.event(
-        job, "completed", resolution="Replaced seal", checklist=[{"position": 1, "result": "pass"}],
-        signature=_signature(), meter_reading={"value": "1200"},
-    )  # fmt: skip
+        job,
+        "completed",
+        resolution="Replaced seal",
+        checklist=[{"position": 1, "result": "pass"}],
+        signature=_signature(),
+        meter_reading={"value": "1200"},
+    )
     assert response.status_code == 200, response.content
     assert response.json()["job"]["status"] == Status.COMPLETED
     assert response.json()["job"]["signed_by"] == "李娜"

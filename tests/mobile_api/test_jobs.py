@@ -102,9 +102,12 @@ def test_jobs_with_a_malformed_date_are_422(app_a: App) -> None:
 def _busy_job(technician: User, make_job: JobMaker, start: dt.datetime) -> WorkOrder:
     """A job with everything the list shows: contract, checklist, parts, a photo, past visits."""
     job = make_job(
-        technician=technician, status=Status.ON_SITE, start=start, contract=True,
+        technician=technician,
+        status=Status.ON_SITE,
+        start=start,
+        contract=True,
         checklist=[{"label": "Pressure"}, {"label": "Noise"}],
-    )  # fmt: skip
+    )
     records.part_record(
         work_order=job, part_number="SEAL-1", quantity=Decimal(1), unit_cost=Decimal(2), by=technician
     )
@@ -112,9 +115,12 @@ def _busy_job(technician: User, make_job: JobMaker, start: dt.datetime) -> WorkO
     records.attachment_add(work_order=job, upload=photo, by=technician)
     assert job.equipment is not None
     factories.work_order(
-        site=job.site, equipment=job.equipment, status=Status.COMPLETED, completed_at=start,
+        site=job.site,
+        equipment=job.equipment,
+        status=Status.COMPLETED,
+        completed_at=start,
         assigned_technician=technician,
-    )  # fmt: skip
+    )
     return job
 
 

@@ -41,21 +41,37 @@ def test_a_day_on_the_job(tech_a: User, django_capture_on_commit_callbacks: Any)
     )
     start = timezone.now().replace(microsecond=0)
     job = services.work_order_create(
-        site=unit.site, equipment=unit, kind="corrective", title="Leak", by=None,
+        site=unit.site,
+        equipment=unit,
+        kind="corrective",
+        title="Leak",
+        by=None,
         checklist=[{"label": "Pressure test", "kind": "pass_fail"}],
-    )  # fmt: skip
+    )
     services.work_order_schedule(
-        work_order=job, technician=tech_a, planned_start=start, planned_end=start + dt.timedelta(hours=1),
-        by=None, version=job.version,
-    )  # fmt: skip
+        work_order=job,
+        technician=tech_a,
+        planned_start=start,
+        planned_end=start + dt.timedelta(hours=1),
+        by=None,
+        version=job.version,
+    )
     app = login("tech01")
     jobs = app.get("/api/mobile/v1/jobs").json()
     assert [j["number"] for j in jobs] == [job.number]
     version = jobs[0]["version"]
     site = jobs[0]["site"]
     url = f"/api/mobile/v1/jobs/{job.pk}/events"
-    status, body = post(app, url, {"type": "arrived", "at": start.isoformat(), "version": version,
-                                   "location": {"lat": site["lat"], "lon": site["lon"]}})  # fmt: skip
+    status, body = post(
+        app,
+        url,
+        {
+            "type": "arrived",
+            "at": start.isoformat(),
+            "version": version,
+            "location": {"lat": site["lat"], "lon": site["lon"]},
+        },
+    )
     assert status == 200, body
     assert body["job"]["status"] == "on_site" and body["flagged"] is False
     status, body = post(
@@ -68,11 +84,14 @@ def test_a_day_on_the_job(tech_a: User, django_capture_on_commit_callbacks: Any)
     assert status == 422
     assert {m["field"] for m in body["details"]["missing"]} == {"checklist[1]", "signature", "resolution"}
     completion = {
-        "type": "completed", "at": start.isoformat(), "version": version, "resolution": "Replaced seal",
+        "type": "completed",
+        "at": start.isoformat(),
+        "version": version,
+        "resolution": "Replaced seal",
         "checklist": [{"position": 1, "result": "pass"}],
         "parts": [{"part_number": "SEAL-42", "quantity": "1", "unit_cost": "12.50"}],
         "signature": {"png_base64": base64.b64encode(PNG).decode(), "signer_name": "李娜"},
-    }  # fmt: skip
+    }
     with django_capture_on_commit_callbacks(execute=True):
         status, body = post(app, url, completion)
     assert status == 200, body

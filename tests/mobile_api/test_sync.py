@@ -74,9 +74,13 @@ def test_a_reassigned_job_is_removed_for_one_and_added_for_the_other(
     cursor_a, cursor_b = app_a.get("/sync").json()["cursor"], app_b.get("/sync").json()["cursor"]
     assert job.planned_start and job.planned_end
     moved = services.work_order_schedule(
-        work_order=job, technician=technician_b, planned_start=job.planned_start,
-        planned_end=job.planned_end, by=dispatcher, version=job.version,
-    )  # fmt: skip
+        work_order=job,
+        technician=technician_b,
+        planned_start=job.planned_start,
+        planned_end=job.planned_end,
+        by=dispatcher,
+        version=job.version,
+    )
     assert _changes(app_a.get("/sync", cursor=cursor_a).json()) == [("remove", job.pk, None)]
     assert _changes(app_b.get("/sync", cursor=cursor_b).json()) == [("upsert", job.pk, moved.version)]
 

@@ -52,9 +52,14 @@ def job(
 ) -> WorkOrder:
     site = factories.site(lat=lat, lon=lon, access_weekdays=[0, 1, 2, 3, 4, 5, 6])
     return work_orders.work_order_create(
-        site=site, kind="corrective", title=title, by=None, priority=priority, required_skills=skills,
+        site=site,
+        kind="corrective",
+        title=title,
+        by=None,
+        priority=priority,
+        required_skills=skills,
         estimated_minutes=60,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -95,9 +100,13 @@ def test_run_places_jobs_and_explains_the_rest(suzhou_day: dict[str, Any]) -> No
     placed = set(run.assignments.values_list("work_order_id", flat=True))
     assert placed == {wo.pk for wo in suzhou_day["jobs"]}
     assert run.unplaced == [
-        {"work_order_id": suzhou_day["nobody"].pk, "number": suzhou_day["nobody"].number,
-         "reason": "no_skilled_technician", "message": run.unplaced[0]["message"]}
-    ]  # fmt: skip
+        {
+            "work_order_id": suzhou_day["nobody"].pk,
+            "number": suzhou_day["nobody"].number,
+            "reason": "no_skilled_technician",
+            "message": run.unplaced[0]["message"],
+        }
+    ]
     assert run.kpis["before"]["placed"] == 0 and run.kpis["after"]["placed"] == 6
     assert all("compressor ≥1" in a.reason for a in run.assignments.all())
     assignment = run.assignments.first()
@@ -165,12 +174,17 @@ def test_insert_urgent_job_into_today(suzhou_day: dict[str, Any], dispatcher: Us
     assert result["seconds"] < 10
 
 
-@pytest.mark.parametrize(("persona", "status"), [("dispatcher", 202), ("admin_user", 202), ("tech_a", 403),
-                                                 ("account_manager", 403)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("dispatcher", 202), ("admin_user", 202), ("tech_a", 403), ("account_manager", 403)],
+)
 def test_only_planners_run_the_optimizer(
-    suzhou_day: dict[str, Any], request: pytest.FixtureRequest, persona: str, status: int,
+    suzhou_day: dict[str, Any],
+    request: pytest.FixtureRequest,
+    persona: str,
+    status: int,
     django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+) -> None:
     client = Client()
     client.force_login(request.getfixturevalue(persona))
     body = {"date": TOMORROW.isoformat(), "territory_id": suzhou_day["area"].pk, "time_limit_s": 1}

@@ -39,17 +39,27 @@ def add_technician(area: Territory, name: str, skills: dict[str, int]) -> Techni
 def new_job(*, skills: dict[str, int], priority: int = 3, title: str = "Service", **fields: Any) -> WorkOrder:
     site = factories.site(lat=31.32, lon=120.72, access_weekdays=[0, 1, 2, 3, 4, 5, 6])
     return work_orders.work_order_create(
-        site=site, kind="corrective", title=title, by=None, priority=priority, required_skills=skills,
-        estimated_minutes=60, **fields,
-    )  # fmt: skip
+        site=site,
+        kind="corrective",
+        title=title,
+        by=None,
+        priority=priority,
+        required_skills=skills,
+        estimated_minutes=60,
+        **fields,
+    )
 
 
 def planned_job(tech: Technician, start: str, skills: dict[str, int] | None = None) -> WorkOrder:
     work_order = new_job(skills=skills or {"compressor": 1})
     return work_orders.work_order_schedule(
-        work_order=work_order, technician=tech.user, planned_start=at(start),
-        planned_end=at(start) + dt.timedelta(hours=1), by=None, version=work_order.version,
-    )  # fmt: skip
+        work_order=work_order,
+        technician=tech.user,
+        planned_start=at(start),
+        planned_end=at(start) + dt.timedelta(hours=1),
+        by=None,
+        version=work_order.version,
+    )
 
 
 @pytest.fixture
@@ -123,10 +133,18 @@ def test_board_shows_timeline_queue_and_map(dispatcher: User, crew: dict[str, An
 def test_queue_shows_the_latest_runs_reason(dispatcher: User, crew: dict[str, Any], area: Territory) -> None:
     waiting = crew["waiting"]
     ScheduleRun.objects.create(
-        horizon_start=DAY, territory=area, status="succeeded",
-        unplaced=[{"work_order_id": waiting.pk, "number": waiting.number, "reason": "no_skilled_technician",
-                   "message": "Nobody holds compressor at level 2 with room."}],
-    )  # fmt: skip
+        horizon_start=DAY,
+        territory=area,
+        status="succeeded",
+        unplaced=[
+            {
+                "work_order_id": waiting.pk,
+                "number": waiting.number,
+                "reason": "no_skilled_technician",
+                "message": "Nobody holds compressor at level 2 with room.",
+            }
+        ],
+    )
     page = logged_in(dispatcher).get(board_url(area)).content.decode()
     assert "no_skilled_technician" in page and "Nobody holds compressor" in page
 
@@ -190,9 +208,11 @@ def test_run_shows_progress_then_kpis_then_accepts(
 def test_insert_urgent_job(dispatcher: User, area: Territory) -> None:
     today = timezone.localdate()
     tech = factories.technician(
-        person=factories.user(role=roles.TECHNICIAN, first_name="Wu"), territory=area,
-        home_base=area.boundary.centroid, skills={"compressor": 2},
-    )  # fmt: skip
+        person=factories.user(role=roles.TECHNICIAN, first_name="Wu"),
+        territory=area,
+        home_base=area.boundary.centroid,
+        skills={"compressor": 2},
+    )
     factories.shift(technician=tech, date=today, start="00:00", end="23:59")
     urgent = new_job(skills={"compressor": 1}, priority=1, title="Line down")
     client = logged_in(dispatcher)
@@ -272,8 +292,10 @@ def test_move_late_vs_sla_is_allowed_with_a_warning(dispatcher: User, crew: dict
     assert response.status_code == 204 and response["HX-Redirect"].startswith("/dispatch/?day=")
     moved = WorkOrder.objects.get(pk=waiting.pk)
     assert (moved.status, moved.assigned_technician, moved.planned_start) == (
-        "scheduled", crew["compressor"].user, at("14:00"),
-    )  # fmt: skip
+        "scheduled",
+        crew["compressor"].user,
+        at("14:00"),
+    )
     page = client.get(response["HX-Redirect"]).content.decode()
     assert "Late vs SLA" in page and "240 min after" in page
 
@@ -286,16 +308,22 @@ def test_move_on_a_stale_board_is_refused_and_changes_nothing(
     other = add_technician(area, "qian", {"compressor": 3})
     # Someone else moves it meanwhile.
     work_orders.work_order_schedule(
-        work_order=planned, technician=other.user, planned_start=at("13:00"), planned_end=at("14:00"),
-        by=None, version=seen,
-    )  # fmt: skip
+        work_order=planned,
+        technician=other.user,
+        planned_start=at("13:00"),
+        planned_end=at("14:00"),
+        by=None,
+        version=seen,
+    )
     after_other = WorkOrder.objects.get(pk=planned.pk)
     page = move(logged_in(dispatcher), planned, crew["compressor"], "15:00", version=seen).content.decode()
     assert f"{planned.number} was changed by someone else" in page and "Reload the board" in page
     now = WorkOrder.objects.get(pk=planned.pk)
     assert (now.assigned_technician, now.planned_start, now.version) == (
-        other.user, at("13:00"), after_other.version,
-    )  # fmt: skip
+        other.user,
+        at("13:00"),
+        after_other.version,
+    )
 
 
 def test_move_without_javascript_renders_a_page(dispatcher: User, crew: dict[str, Any]) -> None:

@@ -44,9 +44,13 @@ def world(tech_a: User, tech_b: User, account_manager: User) -> dict[str, Any]:
     )
     for job, tech in ((job_a, tech_a), (job_b, tech_b)):
         services.work_order_schedule(
-            work_order=job, technician=tech, planned_start=TOMORROW_9,
-            planned_end=TOMORROW_9 + dt.timedelta(hours=2), by=None, version=1,
-        )  # fmt: skip
+            work_order=job,
+            technician=tech,
+            planned_start=TOMORROW_9,
+            planned_end=TOMORROW_9 + dt.timedelta(hours=2),
+            by=None,
+            version=1,
+        )
     free = services.work_order_create(site=unit.site, kind="corrective", title="Noise", priority=1, by=None)
     return {"job_a": job_a, "job_b": job_b, "free": free, "mine": mine, "unit": unit}
 
@@ -192,10 +196,12 @@ def test_transition_walk_and_illegal_transition(
     client = client_for(dispatcher)
     job = world["free"]
     schedule = {
-        "to": "scheduled", "version": 1, "technician": tech_b.username,
+        "to": "scheduled",
+        "version": 1,
+        "technician": tech_b.username,
         "planned_start": TOMORROW_9.isoformat(),
         "planned_end": (TOMORROW_9 + dt.timedelta(hours=1)).isoformat(),
-    }  # fmt: skip
+    }
     body = client.post(f"{URL}/{job.pk}/transition", schedule, "application/json").json()
     assert (body["status"], body["technician"], body["version"]) == ("scheduled", "tech02", 2)
     body = client.post(

@@ -42,9 +42,13 @@ def on_site(technician: User, *, checklist: list[dict[str, Any]] = CHECKS) -> Wo
         at=START,
     )
     job = services.work_order_schedule(
-        work_order=job, technician=technician, planned_start=START, planned_end=START + dt.timedelta(hours=2),
-        by=None, version=job.version,
-    )  # fmt: skip
+        work_order=job,
+        technician=technician,
+        planned_start=START,
+        planned_end=START + dt.timedelta(hours=2),
+        by=None,
+        version=job.version,
+    )
     for step in (services.work_order_dispatch, services.work_order_start_travel, services.work_order_arrive):
         job = step(work_order=job, by=technician, version=job.version)
     return job
@@ -85,9 +89,13 @@ def test_parts_are_positive_and_decimal(tech_a: User) -> None:
             work_order=job, part_number="F-1", quantity=Decimal(0), unit_cost=Decimal(1), by=tech_a
         )
     part = records.part_record(
-        work_order=job, part_number="2901-0339-00", description="Oil filter", quantity=Decimal("2"),
-        unit_cost=Decimal("385.50"), by=tech_a,
-    )  # fmt: skip
+        work_order=job,
+        part_number="2901-0339-00",
+        description="Oil filter",
+        quantity=Decimal("2"),
+        unit_cost=Decimal("385.50"),
+        by=tech_a,
+    )
     assert part.quantity * part.unit_cost == Decimal("771.00")
     assert job.events.get(type="part_used").payload["unit_cost"] == "385.50"
 

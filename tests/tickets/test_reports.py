@@ -184,9 +184,12 @@ def test_rendering_fetches_nothing_but_storage(completed) -> None:
 def test_rendering_reads_in_a_bounded_number_of_queries(completed) -> None:
     for n in range(5):
         PartUsage.objects.create(
-            work_order=completed, part_number=f"P-{n}", quantity=Decimal("2.5"), unit_cost=Decimal("10.00"),
+            work_order=completed,
+            part_number=f"P-{n}",
+            quantity=Decimal("2.5"),
+            unit_cost=Decimal("10.00"),
             recorded_at=NOW,
-        )  # fmt: skip
+        )
     with CaptureQueriesContext(connection) as queries:
         render_service_report(completed)
     assert len(queries) <= 4

@@ -943,9 +943,16 @@ def test_preventive_sla_clock_starts_with_its_window(crew: Crew) -> None:
     unit = factories.equipment()
     window_start = MONDAY_9 + dt.timedelta(days=14)
     job = services.work_order_create(
-        site=unit.site, equipment=unit, kind=Kind.PREVENTIVE, title="Quarterly", by=None, priority=4,
-        earliest_start=window_start, latest_end=window_start + dt.timedelta(days=7), at=MONDAY_9,
-    )  # fmt: skip
+        site=unit.site,
+        equipment=unit,
+        kind=Kind.PREVENTIVE,
+        title="Quarterly",
+        by=None,
+        priority=4,
+        earliest_start=window_start,
+        latest_end=window_start + dt.timedelta(days=7),
+        at=MONDAY_9,
+    )
     assert job.sla_response_due is not None and job.sla_response_due > window_start
     repair = services.work_order_create(
         site=unit.site, kind=Kind.CORRECTIVE, title="Leak", by=None, at=MONDAY_9

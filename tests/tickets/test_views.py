@@ -59,20 +59,35 @@ def own_job(account_manager: User, tech_a: User) -> WorkOrder:
         completed_at=now,
     )
     WorkOrderEvent.objects.create(
-        work_order=job, type="status_changed", from_status="en_route", to_status="on_site", at=now,
-        by=tech_a, location=Point(120.9, 31.5, srid=4326), distance_from_site_m=2400, flagged=True,
-    )  # fmt: skip
+        work_order=job,
+        type="status_changed",
+        from_status="en_route",
+        to_status="on_site",
+        at=now,
+        by=tech_a,
+        location=Point(120.9, 31.5, srid=4326),
+        distance_from_site_m=2400,
+        flagged=True,
+    )
     ChecklistItem.objects.create(work_order=job, position=1, label="Oil level checked", result="pass")
     for number, quantity, cost in (("AC-1", "2", "10.05"), ("AC-2", "1.5", "3.10")):
         PartUsage.objects.create(
-            work_order=job, part_number=number, quantity=Decimal(quantity), unit_cost=Decimal(cost),
+            work_order=job,
+            part_number=number,
+            quantity=Decimal(quantity),
+            unit_cost=Decimal(cost),
             recorded_at=now,
-        )  # fmt: skip
+        )
     photo = default_storage.save("attachments/p.png", ContentFile(_png()))
     Attachment.objects.create(
-        work_order=job, file=photo, content_type="image/png", size_bytes=10, sha256="0" * 64,
-        caption="Cooler fins", uploaded_at=now,
-    )  # fmt: skip
+        work_order=job,
+        file=photo,
+        content_type="image/png",
+        size_bytes=10,
+        sha256="0" * 64,
+        caption="Cooler fins",
+        uploaded_at=now,
+    )
     signature = default_storage.save("signatures/s.png", ContentFile(_png()))
     Signature.objects.create(work_order=job, image=signature, signer_name="李娜", signed_at=now)
     return job
