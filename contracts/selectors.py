@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from assets.models import Account
 from contracts.models import (
     AccountTask,
     ContractSLATerm,
+    CoveredEquipment,
     HealthScore,
     RenewalOpportunity,
     RenewalReminder,
@@ -54,6 +56,28 @@ def contract_covering(*, equipment_id: int, on: dt.date) -> ServiceContract | No
         .order_by("-start_date", "-pk")
         .first()
     )
+
+
+def equipment_coverage_periods(
+    *, equipment_ids: set[int], days: list[dt.date]
+) -> dict[int, list[tuple[dt.date, dt.date]]]:
+    """Per equipment, the periods of its active contracts that overlap the days asked about.
+
+    The set-based form of contract_covering (same rule: an active contract with
+    start ≤ day ≤ end), for callers that ask about many units at once (PM generation).
+    """
+    if not equipment_ids:
+        return {}
+    rows = CoveredEquipment.objects.filter(
+        equipment_id__in=equipment_ids,
+        contract__status=ServiceContract.Status.ACTIVE,
+        contract__start_date__lte=max(days),
+        contract__end_date__gte=min(days),
+    ).values_list("equipment_id", "contract__start_date", "contract__end_date")
+    periods: dict[int, list[tuple[dt.date, dt.date]]] = defaultdict(list)
+    for equipment_id, start, end in rows:
+        periods[equipment_id].append((start, end))
+    return periods
 
 
 def coverage_for(*, equipment_id: int, on: dt.date, priority: int) -> Coverage | None:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -54,7 +54,8 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from assets.models import Equipment, MaintenancePlan, MeterReading
-from contracts.models import CoveredEquipment, Priority, ServiceContract
+from contracts.models import Priority
+from contracts.selectors import equipment_coverage_periods
 from tickets.models import WorkOrder
 from tickets.services import work_order_create
 
@@ -168,7 +169,7 @@ def pm_run(*, today: dt.date | None = None, horizon_days: int | None = None) -> 
     run.already_generated += sum((c.plan.pk, c.due) in existing for c in candidates)
     candidates = [c for c in candidates if (c.plan.pk, c.due) not in existing]
 
-    coverage = _coverage_periods(
+    coverage = equipment_coverage_periods(
         equipment_ids={c.plan.equipment_id for c in candidates},
         days=[_work_day(c, today) for c in candidates],
     )
@@ -330,28 +331,6 @@ def _existing_pairs(candidates: Iterable[_Candidate]) -> set[tuple[int, dt.date]
         pm_due_date__in={c.due for c in candidates},
     ).values_list("maintenance_plan_id", "pm_due_date")
     return {(plan_id, due) for plan_id, due in rows if plan_id is not None and due is not None}
-
-
-def _coverage_periods(
-    *, equipment_ids: set[int], days: list[dt.date]
-) -> dict[int, list[tuple[dt.date, dt.date]]]:
-    """Per equipment, the periods of its active contracts that overlap the days asked about.
-
-    The set-based form of contracts.selectors.contract_covering (same rule: an active
-    contract with start ≤ day ≤ end), so that a run is one query and not one per plan.
-    """
-    if not equipment_ids:
-        return {}
-    rows = CoveredEquipment.objects.filter(
-        equipment_id__in=equipment_ids,
-        contract__status=ServiceContract.Status.ACTIVE,
-        contract__start_date__lte=max(days),
-        contract__end_date__gte=min(days),
-    ).values_list("equipment_id", "contract__start_date", "contract__end_date")
-    periods: dict[int, list[tuple[dt.date, dt.date]]] = defaultdict(list)
-    for equipment_id, start, end in rows:
-        periods[equipment_id].append((start, end))
-    return periods
 
 
 def _covered(periods: Iterable[tuple[dt.date, dt.date]], day: dt.date) -> bool:
