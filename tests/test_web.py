@@ -54,3 +54,39 @@ def test_language_switch(dispatcher: User) -> None:
     client.force_login(dispatcher)
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     assert client.cookies["django_language"].value == "zh-hans"
+
+
+def _web_pages() -> list[str]:
+    """Every web page of the dispatcher and account-manager apps and the work-order pages,
+    read from the URL configuration so that a new page cannot be forgotten here."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    pages = []
+
+    def walk(patterns: list[URLPattern | URLResolver], prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif route.startswith(("dispatch/", "accounts/", "kpis/", "work-orders/")):
+                pages.append("/" + route.replace("<int:", "{").replace(">", "}"))
+
+    walk(get_resolver().url_patterns, "")
+    return sorted(pages)
+
+
+def test_the_page_list_is_not_empty() -> None:
+    assert {"/dispatch/", "/accounts/", "/kpis/", "/work-orders/{work_order_id}/"} <= set(_web_pages())
+
+
+@pytest.mark.parametrize("page", _web_pages())
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_technician_gets_403_on_every_web_page(tech_a: User, page: str, method: str) -> None:
+    client = Client()
+    client.force_login(tech_a)
+    url = page.format(work_order_id=1, run_id=1, account_id=1, opportunity_id=1, task_id=1)
+    response = getattr(client, method)(url)
+    # 405 is a page that only answers the other method; what matters is that nothing is served.
+    assert response.status_code in (403, 405), (url, response.status_code)
+    if method == "get" and page in {"/dispatch/", "/accounts/", "/kpis/"}:
+        assert response.status_code == 403
