@@ -20,15 +20,21 @@ def django_db_serialized_rollback() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _role_groups_in_transactional_tests(request: pytest.FixtureRequest) -> None:
-    """Transactional tests run on a flushed database: give them the migrated role groups."""
+def _role_groups(request: pytest.FixtureRequest) -> None:
+    """Every database test sees the migrated role groups, even after a transactional test
+    (browser tests, concurrency tests) flushed them, whatever order the tests run in."""
     marker = request.node.get_closest_marker("django_db")
+    fixtures = set(request.fixturenames)
     transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
-        {"transactional_db", "live_server"} & set(request.fixturenames)
+        {"transactional_db", "live_server"} & fixtures
     )
     if transactional:
         request.getfixturevalue("transactional_db")
-        ensure_role_groups()
+    elif marker is not None or "db" in fixtures:
+        request.getfixturevalue("db")
+    else:
+        return
+    ensure_role_groups()
 
 
 @pytest.fixture(autouse=True)
