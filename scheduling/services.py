@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -265,6 +267,26 @@ def _sum_kpis(parts: Any) -> dict[str, Any]:
 # --- accepting a plan ---------------------------------------------------------------------------------
 
 
+def _apply_or_report(
+    work_order: WorkOrder, applied: list[str], conflicts: list[dict[str, Any]], change: Callable[[], Any]
+) -> None:
+    """Make one change of an accepted plan in its own savepoint; a refusal (the work order
+    moved on since the run read it) is reported, not raised, and the rest goes on."""
+    try:
+        with transaction.atomic():
+            change()
+        applied.append(work_order.number)
+    except DomainError as error:
+        conflicts.append(
+            {
+                "work_order_id": work_order.pk,
+                "number": work_order.number,
+                "code": error.code,
+                "message": error.message,
+            }
+        )
+
+
 def schedule_run_accept(*, run: ScheduleRun, by: User | None) -> dict[str, Any]:
     """Apply the run's plan to its work orders in one transaction. Each work order changed
     since the run read it is reported as a conflict and left as it is."""
@@ -274,7 +296,9 @@ def schedule_run_accept(*, run: ScheduleRun, by: User | None) -> dict[str, Any]:
             raise Conflict(
                 f"Run {run.pk} is {locked.status}; only a finished run can be accepted.", code="not_ready"
             )
-        applied, unchanged, conflicts = [], [], []
+        applied: list[str] = []
+        unchanged: list[str] = []
+        conflicts: list[dict[str, Any]] = []
         assignments = locked.assignments.select_related("work_order", "technician__user").order_by("pk")
         for assignment in assignments:
             work_order = assignment.work_order
@@ -286,44 +310,34 @@ def schedule_run_accept(*, run: ScheduleRun, by: User | None) -> dict[str, Any]:
             if same:
                 unchanged.append(work_order.number)
                 continue
-            try:
-                with transaction.atomic():
-                    work_orders.work_order_schedule(
-                        work_order=work_order,
-                        technician=assignment.technician.user,
-                        planned_start=assignment.planned_start,
-                        planned_end=assignment.planned_end,
-                        by=by,
-                        version=assignment.work_order_version,
-                        reason=f"schedule run {run.pk}",
-                    )
-                applied.append(work_order.number)
-            except DomainError as error:
-                conflicts.append(
-                    {
-                        "work_order_id": work_order.pk,
-                        "number": work_order.number,
-                        "code": error.code,
-                        "message": error.message,
-                    }
-                )
+            _apply_or_report(
+                work_order,
+                applied,
+                conflicts,
+                partial(
+                    work_orders.work_order_schedule,
+                    work_order=work_order,
+                    technician=assignment.technician.user,
+                    planned_start=assignment.planned_start,
+                    planned_end=assignment.planned_end,
+                    by=by,
+                    version=assignment.work_order_version,
+                    reason=f"schedule run {run.pk}",
+                ),
+            )
         unplaced_ids = [entry["work_order_id"] for entry in locked.unplaced]
         for work_order in WorkOrder.objects.filter(pk__in=unplaced_ids, status=WorkOrder.Status.SCHEDULED):
-            try:
-                with transaction.atomic():
-                    work_orders.work_order_unschedule(
-                        work_order=work_order, by=by, version=work_order.version
-                    )
-                applied.append(work_order.number)
-            except DomainError as error:
-                conflicts.append(
-                    {
-                        "work_order_id": work_order.pk,
-                        "number": work_order.number,
-                        "code": error.code,
-                        "message": error.message,
-                    }
-                )
+            _apply_or_report(
+                work_order,
+                applied,
+                conflicts,
+                partial(
+                    work_orders.work_order_unschedule,
+                    work_order=work_order,
+                    by=by,
+                    version=work_order.version,
+                ),
+            )
         result = {"applied": len(applied), "unchanged": len(unchanged), "conflicts": conflicts}
         locked.status, locked.accepted_at, locked.accepted_by = RunStatus.ACCEPTED, timezone.now(), by
         locked.kpis = {**locked.kpis, "accept": result}

@@ -131,20 +131,27 @@ def _report_emailed(
         logger.info("report_sent already recorded for work order %s", work_order.pk)
 
 
-def service_report_create(*, work_order_id: int) -> ServiceReport:
-    """Render and store the service report of a completed (or closed) work order and email
-    it, with the survey link, to the customer contact. Safe to run more than once."""
-    work_order = WorkOrder.objects.select_related("account", "site").get(pk=work_order_id)
+def _reportable(work_order: WorkOrder) -> None:
     if work_order.status not in REPORTABLE_STATUSES:
         raise Conflict(
             f"{work_order.number} is {work_order.status}: a service report needs a completed work order.",
             code="not_completed",
             details={"status": work_order.status},
         )
-    recipient = report_recipient(work_order)
+
+
+def _report_language(recipient: Contact | None) -> str:
     language = recipient.language if recipient is not None else settings.LANGUAGE_CODE
-    if language not in EMAIL_LANGUAGES:
-        language = settings.LANGUAGE_CODE
+    return language if language in EMAIL_LANGUAGES else settings.LANGUAGE_CODE
+
+
+def service_report_create(*, work_order_id: int) -> ServiceReport:
+    """Render and store the service report of a completed (or closed) work order and email
+    it, with the survey link, to the customer contact. Safe to run more than once."""
+    work_order = WorkOrder.objects.select_related("account", "site").get(pk=work_order_id)
+    _reportable(work_order)
+    recipient = report_recipient(work_order)
+    language = _report_language(recipient)
     report = _report_stored(work_order, language=language)
     if recipient is None:
         logger.warning(
@@ -160,14 +167,5 @@ def service_report_create(*, work_order_id: int) -> ServiceReport:
 def service_report_ensure(*, work_order: WorkOrder) -> ServiceReport:
     """The stored report of a completed work order, rendering it now if it has none, without
     emailing anyone: for reading a report (history, a report the task has not made yet)."""
-    if work_order.status not in REPORTABLE_STATUSES:
-        raise Conflict(
-            f"{work_order.number} is {work_order.status}: a service report needs a completed work order.",
-            code="not_completed",
-            details={"status": work_order.status},
-        )
-    recipient = report_recipient(work_order)
-    language = recipient.language if recipient is not None else settings.LANGUAGE_CODE
-    return _report_stored(
-        work_order, language=language if language in EMAIL_LANGUAGES else settings.LANGUAGE_CODE
-    )
+    _reportable(work_order)
+    return _report_stored(work_order, language=_report_language(report_recipient(work_order)))
