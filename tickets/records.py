@@ -35,7 +35,7 @@ SECONDS_PER_DAY = Decimal(24 * 60 * 60)
 
 
 def _lock_for_recording(work_order: WorkOrder) -> WorkOrder:
-    locked = WorkOrder.objects.select_for_update(of=("self",)).get(pk=work_order.pk)
+    locked = WorkOrder.objects.select_for_update(of=("self",), no_key=True).get(pk=work_order.pk)
     if locked.status not in RECORDING_STATUSES:
         raise Conflict(
             f"{locked.number} is {locked.status}: "

@@ -3,11 +3,14 @@
     new → scheduled → dispatched → en_route → on_site → in_progress ⇄ on_hold → completed → closed
     any open state → cancelled;  scheduled → new (unassign);  dispatched → scheduled (recall)
 
-Each service locks the work order row (select_for_update) so that two writers cannot both
-read version N and both write N+1; the caller's `version` must match the row's, or the
+Each service locks the work order row (SELECT ... FOR NO KEY UPDATE) so that two writers
+cannot both read version N and both write N+1; the caller's `version` must match the row's, or the
 call is refused with a version conflict instead of silently overwriting. Each records a
 WorkOrderEvent (the audit trail) and schedules side effects with transaction.on_commit.
-Lock order across the project: technician → work order → contract.
+Lock order across the project: technician → work order → contract. The lock is the
+no-key kind: it excludes other writers of the row but not the foreign-key checks of rows
+inserted elsewhere that point at it (events, records), which a plain FOR UPDATE would block
+until commit, and which deadlocked under load.
 """
 
 from __future__ import annotations
@@ -140,7 +143,7 @@ def _lock(work_order: WorkOrder, version: int | None) -> WorkOrder:
     serialises them and the version tells the later one it acted on stale data.
     """
     locked = (
-        WorkOrder.objects.select_for_update(of=("self",))
+        WorkOrder.objects.select_for_update(of=("self",), no_key=True)
         .select_related("site", "contract")
         .get(pk=work_order.pk)
     )
@@ -271,7 +274,7 @@ def _mark_earlier_visits_not_fixed(
     """A repair visit within the window of a completed one: that one did not fix it first time."""
     window_start = at - dt.timedelta(days=settings.FIRST_TIME_FIX_WINDOW_DAYS)
     earlier = (
-        WorkOrder.objects.select_for_update(of=("self",))
+        WorkOrder.objects.select_for_update(of=("self",), no_key=True)
         .filter(
             equipment=equipment,
             kind__in=REPAIR_KINDS,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -958,3 +959,45 @@ def test_preventive_sla_clock_starts_with_its_window(crew: Crew) -> None:
         site=unit.site, kind=Kind.CORRECTIVE, title="Leak", by=None, at=MONDAY_9
     )
     assert repair.sla_response_due is not None and repair.sla_response_due < window_start
+
+
+# --- locking ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_work_order_does_not_block_rows_that_point_at_it() -> None:
+    """Under load, one request locked a job while another inserted an event for it; the
+    event's foreign-key check waited for the lock at commit, and the two deadlocked. The
+    services' lock is FOR NO KEY UPDATE, which lets such inserts through."""
+    from django.db import connection, transaction
+
+    job = factories.work_order()
+    locked, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold_the_lock() -> None:
+        try:
+            with transaction.atomic():
+                services._lock(job, None)
+                locked.set()
+                release.wait(timeout=10)
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            WorkOrderEvent.objects.create(work_order=job, type=WorkOrderEvent.Type.NOTE, at=timezone.now())
+            # Deferred foreign-key checks run here, at commit.
+    finally:
+        release.set()
+        holder.join(timeout=10)
+
+    assert errors == []
+    assert WorkOrderEvent.objects.filter(work_order=job, type=WorkOrderEvent.Type.NOTE).count() == 1
