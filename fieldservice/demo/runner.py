@@ -82,6 +82,14 @@ def resume_change_log() -> None:
         )
 
 
+def refresh_planner_statistics() -> None:
+    """ANALYZE after the bulk load: until autovacuum gets to it, the planner would plan
+    with the old row counts (hash joins over whole tables where an index lookup is right;
+    the technician app's first sync took 60 ms instead of 22 on the large scale)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def seed(*, seed: int, scale: str, today: date, log: Callable[[str], None]) -> SeedReport:
     ctx = SeedContext(seed=seed, scale=SCALES[scale], today=today, rng=random.Random(seed))
     report = SeedReport()
@@ -123,6 +131,7 @@ def seed(*, seed: int, scale: str, today: date, log: Callable[[str], None]) -> S
         stage("events, checklists, parts", lambda: lifecycle.record_all(ctx, orders))
         stage("sequences", lambda: reset_id_sequences(demo_tables_with_id_sequence()))
         stage("technician app change stamps", resume_change_log)
+    stage("planner statistics", refresh_planner_statistics)
     report.counts = dict(ctx.counts)
     report.counts["open work orders"] = sum(wo.status in ("new", "scheduled", "dispatched") for wo in orders)
     return report
