@@ -6,17 +6,22 @@ Starts gunicorn itself (N sync workers) against the database in the environment'
 1. the technician mix: M simulated technicians (threads), starting over a ramp, each log
    in, pull today's jobs, sync, and post a day of events (en_route, arrived, started,
    completed with resolution, checklist and signature), with a think time between calls,
-   for a bounded duration; a Celery worker (Redis broker) renders the service reports, as
-   in production;
+   for a bounded duration. Completed jobs queue their service reports in Redis; in
+   production a Celery worker on another host renders them (about 0.45 s of CPU each, more
+   than this machine has to spare at 200 technicians). `--with-worker` runs one here,
+   niced, to see what sharing the cores costs;
 2. the jobs list at full load: C connections hammering GET /jobs without think time;
 3. a bare endpoint of the same stack (GET /api/v1/health/db: one indexed PostGIS query,
    no auth): the ceiling the jobs list is compared with.
 
 Needs the demo data (`manage.py seed_demo`): logins tech01… with password `demo`, and jobs.
-Posting events changes the demo jobs (they move on and get completed): reseed afterwards
-if you need the demo state back. Stops by itself and stops gunicorn.
+Posting events changes the demo jobs (they move on and get completed): run again with
+`--day 1` (tomorrow's jobs), or reseed. Stops by itself and stops gunicorn.
 
     DEBUG=1 .venv/bin/python bench/mobile_load.py --technicians 50 --duration 30 --think 2
+    # 200 technicians with a login each: the large scale has 400
+    DEBUG=1 DATABASE_URL=postgres:///fieldservice_large .venv/bin/python bench/mobile_load.py \
+        --technicians 200 --accounts 200 --ramp 60 --duration 150
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +62,20 @@ class Stats:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.samples: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        self.started: dict[str, list[float]] = defaultdict(list)  # monotonic start of each call
 
-    def add(self, label: str, seconds: float, status: int) -> None:
+    def add(self, label: str, seconds: float, status: int, started: float) -> None:
         with self.lock:
             self.samples[label].append((seconds, status))
+            self.started[label].append(started)
+
+    def since(self, moment: float) -> dict[str, list[tuple[float, int]]]:
+        """The samples of the calls that started at or after `moment` (time.monotonic())."""
+        with self.lock:
+            return {
+                label: [s for s, t in zip(samples, self.started[label], strict=True) if t >= moment]
+                for label, samples in self.samples.items()
+            }
 
 
 class Http:
@@ -79,7 +95,7 @@ class Http:
         if body is not None:
             payload = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.monotonic()
         status, data = 0, None
         try:
             connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
@@ -92,7 +108,7 @@ class Http:
                 data = json.loads(raw)
         except (OSError, http.client.HTTPException, ValueError):
             status = 0  # a network error or a broken response: counted as an error
-        self.stats.add(self.prefix + label, time.perf_counter() - started, status)
+        self.stats.add(self.prefix + label, time.perf_counter() - started, status, wall)
         return status, data
 
 
@@ -101,7 +117,7 @@ def technician_login(n: int) -> str:
     return f"tech{n:02d}" if n <= DEMO_LOGIN_TECHNICIANS else f"tech{n:03d}"
 
 
-def check_demo_data(accounts: int) -> None:
+def check_demo_data(logins: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fieldservice.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -112,7 +128,7 @@ def check_demo_data(accounts: int) -> None:
 
     from tickets.models import WorkOrder
 
-    wanted = [technician_login(n) for n in range(1, accounts + 1)]
+    wanted = logins
     present = set(User.objects.filter(username__in=wanted).values_list("username", flat=True))
     jobs = WorkOrder.objects.filter(assigned_technician__username__in=wanted).count()
     connection.close()
@@ -120,13 +136,13 @@ def check_demo_data(accounts: int) -> None:
     if missing or not jobs:
         print(
             f"The demo data is not there: missing logins {missing[:5]}{'…' if len(missing) > 5 else ''} "
-            f"({len(missing)} of {accounts}), {jobs} jobs assigned to them. Seed it with "
-            "`manage.py seed_demo` (--scale large has tech01..tech40), or pass --accounts N "
-            "to use tech01..techN.",
+            f"({len(missing)} of {len(wanted)}), {jobs} jobs assigned to them. Seed it with "
+            "`manage.py seed_demo` (demo: tech01..tech40; --scale large: up to tech400), or "
+            "choose the logins with --accounts N and --first.",
             file=sys.stderr,
         )
         sys.exit(2)
-    print(f"demo data: {accounts} technician logins, {jobs} jobs assigned to them")
+    print(f"demo data: {len(wanted)} technician logins, {jobs} jobs assigned to them")
 
 
 def free_port() -> int:
@@ -135,7 +151,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(port: int, workers: int, threads: int, log: Any) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
@@ -146,13 +162,17 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
         "--workers",
         str(workers),
         "--worker-class",
-        "sync",
+        "sync" if threads == 1 else "gthread",
+        "--threads",
+        str(threads),
         "--timeout",
         "60",
         "--log-level",
         "warning",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, start_new_session=True, env=server_environment())
+    server = subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True, env=server_environment(), stdout=log, stderr=log
+    )
     probe = Http(port, Stats())
     for _ in range(150):
         if probe.call("GET", "/api/v1/health", "probe")[0] == 200:
@@ -166,10 +186,10 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
 
 def server_environment() -> dict[str, str]:
     """As in production: slow work (service reports) goes to a Celery worker through Redis."""
-    return {**os.environ, "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", BROKER)}
+    return {**os.environ, "CELERY_BROKER_URL": BROKER}
 
 
-def start_celery() -> subprocess.Popen[bytes]:
+def start_celery(log: Any) -> subprocess.Popen[bytes]:
     # Background work yields to requests (as a production worker host or `Nice=` would).
     command = [
         "nice",
@@ -189,7 +209,20 @@ def start_celery() -> subprocess.Popen[bytes]:
         "--without-mingle",
         "--without-gossip",
     ]
-    return subprocess.Popen(command, cwd=ROOT, start_new_session=True, env=server_environment())
+    return subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True, env=server_environment(), stdout=log, stderr=log
+    )
+
+
+def purge_report_queue() -> int:
+    """Empty the benchmark's own queue (its Redis database), so no run inherits a backlog;
+    returns how many tasks were waiting."""
+    import redis
+
+    client = redis.Redis.from_url(BROKER)
+    waiting = int(client.llen("celery"))
+    client.flushdb()
+    return waiting
 
 
 def stop_gunicorn(server: subprocess.Popen[bytes]) -> None:
@@ -217,23 +250,31 @@ def completion(job: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def technician_day(
-    http: Http, username: str, deadline: float, think: float, tokens: list[str], start_after: float
-) -> None:
+@dataclass(frozen=True)
+class Day:
+    """What every simulated technician shares."""
+
+    deadline: float  # time.monotonic() when the mix stops
+    think: float
+    jobs_path: str  # the list of the day's jobs
+    tokens: list[str]  # filled with each technician's token, for the full-load phase
+
+
+def technician_day(http: Http, username: str, day: Day, start_after: float) -> None:
     time.sleep(start_after)  # technicians start their day over the ramp, not all in one second
 
     def pause() -> bool:
-        time.sleep(min(think * random.uniform(0.5, 1.5), max(0.0, deadline - time.monotonic())))
-        return time.monotonic() < deadline
+        time.sleep(min(day.think * random.uniform(0.5, 1.5), max(0.0, day.deadline - time.monotonic())))
+        return time.monotonic() < day.deadline
 
     status, body = http.call("POST", f"{API}/auth/token", "login", {"username": username, "password": "demo"})
     if status != 200:
         return
     http.token = body["token"]
-    tokens.append(http.token)
+    day.tokens.append(http.token)
     if not pause():
         return
-    _, jobs = http.call("GET", f"{API}/jobs", "jobs list")
+    _, jobs = http.call("GET", day.jobs_path, "jobs list")
     if not pause():
         return
     _, synced = http.call("GET", f"{API}/sync", "sync")
@@ -298,13 +339,27 @@ def report(title: str, samples: list[tuple[float, int]], elapsed: float) -> None
     )
 
 
+def report_mix(samples: dict[str, list[tuple[float, int]]], elapsed: float) -> None:
+    report("technician mix (all calls)", [x for label in samples for x in samples[label]], elapsed)
+    everyday = [x for label in samples if label != "login" for x in samples[label]]
+    report("technician mix without login", everyday, elapsed)
+    for label in sorted(samples):
+        report(f"  {label}", samples[label], elapsed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per gunicorn worker (1: sync workers, more: gthread)"
+    )
+    parser.add_argument(
+        "--log", default="/tmp/mobile_load.log", help="where the server's and the worker's output go"
+    )
     parser.add_argument("--technicians", type=int, default=200, help="simulated technicians (threads)")
-    parser.add_argument("--accounts", type=int, default=40, help="demo logins tech01..techNN they share")
+    parser.add_argument("--accounts", type=int, default=40, help="how many demo logins they share")
     parser.add_argument("--think", type=float, default=5.0, help="mean think time between calls (s)")
     parser.add_argument("--duration", type=float, default=90.0, help="length of the technician mix (s)")
     parser.add_argument("--ramp", type=float, default=30.0, help="technicians start over this many seconds")
@@ -313,24 +368,38 @@ def main() -> None:
     parser.add_argument(
         "--bare-url", default="/api/v1/health/db", help="the ceiling: one indexed PostGIS query, no auth"
     )
+    parser.add_argument(
+        "--first", type=int, default=1, help="the first login: 201 means tech201… (jobs nobody has moved yet)"
+    )
+    parser.add_argument("--day", type=int, default=0, help="whose jobs: 0 today, 1 tomorrow…")
+    parser.add_argument(
+        "--with-worker", action="store_true", help="render the service reports on this machine too"
+    )
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     args = parser.parse_args()
-    check_demo_data(args.accounts)
+    logins = [technician_login(n) for n in range(args.first, args.first + args.accounts)]
+    check_demo_data(logins)
     port = args.port or free_port()
-    server = start_gunicorn(port, args.workers)
-    worker = start_celery()
+    log = open(args.log, "w")  # closed below, after both processes stop
+    purge_report_queue()
+    server = start_gunicorn(port, args.workers, args.threads, log)
+    worker = start_celery(log) if args.with_worker else None
     try:
         stats, tokens = Stats(), list[str]()
-        deadline = time.monotonic() + args.duration
+        date = dt.date.today() + dt.timedelta(days=args.day)
+        day = Day(
+            deadline=time.monotonic() + args.duration,
+            think=args.think,
+            jobs_path=f"{API}/jobs?from={date}&to={date}",
+            tokens=tokens,
+        )
         people = [
             threading.Thread(
                 target=technician_day,
                 args=(
                     Http(port, stats),
-                    technician_login(n % args.accounts + 1),
-                    deadline,
-                    args.think,
-                    tokens,
+                    logins[n % len(logins)],
+                    day,
                     args.ramp * n / args.technicians,
                 ),
                 daemon=True,
@@ -338,10 +407,12 @@ def main() -> None:
             for n in range(args.technicians)
         ]
         started = time.monotonic()
+        # Steady state: every technician has started (logged in) and the day is under way.
+        steady_from = started + args.ramp + 2 * args.think
         for person in people:
             person.start()
         for person in people:
-            person.join(timeout=max(0.0, deadline - time.monotonic()) + 35)
+            person.join(timeout=max(0.0, day.deadline - time.monotonic()) + 35)
         mix_elapsed = time.monotonic() - started
         jobs_stats, bare_stats = Stats(), Stats()
         jobs_elapsed = hammer(
@@ -352,20 +423,29 @@ def main() -> None:
         )
     finally:
         stop_gunicorn(server)
-        stop_gunicorn(worker)
+        if worker is not None:
+            stop_gunicorn(worker)
+        log.close()
+        reports_waiting = purge_report_queue()
+    kind = "sync workers" if args.threads == 1 else f"gthread workers x {args.threads} threads"
     print(
-        f"\ngunicorn {args.workers} sync workers on {HOST}:{port}; {args.technicians} technicians on "
-        f"{args.accounts} logins, think {args.think} s, {args.duration:.0f} s; "
+        f"\ngunicorn {args.workers} {kind} on {HOST}:{port} (its log and Celery's: {args.log}); "
+        f"{args.technicians} technicians on {args.accounts} logins, ramp {args.ramp:.0f} s, "
+        f"think {args.think} s, {args.duration:.0f} s; "
         f"full load: {args.connections} connections x {args.hammer_seconds:.0f} s"
     )
-    mix = [sample for samples in stats.samples.values() for sample in samples]
-    report("technician mix (all calls)", mix, mix_elapsed)
-    # A login hashes the password on purpose (PBKDF2, ~0.3 s of CPU) and happens once per
-    # token lifetime (weeks), so the everyday calls are also shown without it.
-    everyday = [sample for label, samples in stats.samples.items() if label != "login" for sample in samples]
-    report("technician mix without login", everyday, mix_elapsed)
-    for label in sorted(stats.samples):
-        report(f"  {label}", stats.samples[label], mix_elapsed)
+    print("\nThe whole technician day, ramp included:")
+    report_mix(stats.samples, mix_elapsed)
+    # A login hashes the password on purpose (PBKDF2, ~0.2 s of CPU each) and happens once per
+    # token lifetime (14 days by default): during the ramp the logins compete with everything.
+    steady_seconds = max(0.0, started + mix_elapsed - steady_from)
+    print(f"\nSteady state (calls started after the ramp and two think times, {steady_seconds:.0f} s):")
+    report_mix(stats.since(steady_from), steady_seconds)
+    print(
+        f"\nService reports left in the queue for a worker: {reports_waiting}"
+        + ("" if worker else " (no worker ran: --with-worker renders them here)")
+    )
+    print("\nFull load (no think time):")
     report("GET /jobs at full load", jobs_stats.samples["jobs"], jobs_elapsed)
     report(f"GET {args.bare_url} (bare)", bare_stats.samples["bare"], bare_elapsed)
 
