@@ -211,6 +211,24 @@ def test_every_technician_has_jobs_today_and_tomorrow_inside_their_shift() -> No
     assert WorkOrder.objects.filter(status="new", assigned_technician__isnull=True).exists()
 
 
+@transactional
+def test_open_inspections_and_maintenance_carry_their_checklist_unanswered() -> None:
+    """The technician app has something to fill on a planned visit; repairs have no checklist."""
+    seed_small()
+    planned_visits = WorkOrder.objects.filter(
+        status__in=["scheduled", "dispatched"], kind__in=["preventive", "inspection"]
+    )
+    assert planned_visits.exists()
+    for job in planned_visits:
+        items = list(job.checklist.all())
+        assert items, job.number
+        assert all(not i.result and i.value is None and not i.text and i.answered_at is None for i in items)
+        assert any(i.required for i in items)
+    assert not WorkOrder.objects.filter(
+        status__in=["scheduled", "dispatched"], kind="corrective", checklist__isnull=False
+    ).exists()
+
+
 def _scalar(sql: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from fieldservice.demo import bulk
-from fieldservice.demo.catalog import CHECKLISTS, PARTS
+from fieldservice.demo.catalog import CHECKLISTS, PARTS, ChecklistItemSpec
 from fieldservice.demo.context import SeedContext
 from fieldservice.demo.workorders import CLOSED_STATUSES, WorkOrderPlan
 from tickets.models import ChecklistItem, PartUsage, Survey, WorkOrderEvent
@@ -88,6 +88,7 @@ class Recorder:
             return
         if wo.status not in CLOSED_STATUSES:
             self._open_breaches(wo)
+            self._checklist_to_fill(wo)
         if wo.status == "new":
             return
         self.change(wo, "new", "scheduled", wo.scheduled_at, dispatcher)
@@ -146,6 +147,35 @@ class Recorder:
         )
         metres = METRES_PER_DEGREE * math.hypot(dlat, dlon * math.cos(math.radians(site.lat)))
         return f"SRID=4326;POINT({site.lon + dlon:.6f} {site.lat + dlat:.6f})", round(metres, 1)
+
+    def _checklist_items(self, wo: WorkOrderPlan) -> tuple[ChecklistItemSpec, ...]:
+        """A planned job follows its plan's checklist; an inspection without a plan the one
+        for its equipment's kind; repairs have none."""
+        if wo.plan is not None and wo.plan.template is not None:
+            return CHECKLISTS[wo.plan.template.category][1]
+        if wo.kind in ("preventive", "inspection") and wo.unit.model.category in CHECKLISTS:
+            return CHECKLISTS[wo.unit.model.category][1]
+        return ()
+
+    def _checklist_to_fill(self, wo: WorkOrderPlan) -> None:
+        """An open job carries its checklist unanswered, for the technician app to fill."""
+        for position, (label, kind, unit, required, _bounds) in enumerate(self._checklist_items(wo), start=1):
+            self.checklist.append(
+                {
+                    "id": self._id("checklist"),
+                    "work_order_id": wo.id,
+                    "position": position,
+                    "label": label,
+                    "kind": kind,
+                    "unit": unit,
+                    "required": required,
+                    "result": "",
+                    "value": None,
+                    "text": "",
+                    "answered_at": None,
+                    "answered_by_id": None,
+                }
+            )
 
     def _checklist(self, wo: WorkOrderPlan) -> None:
         if wo.plan is None or wo.plan.template is None:
