@@ -179,6 +179,10 @@ def _note_late_event(job: WorkOrder, event: schemas.EventIn, *, user: User, key:
 def _complete(job: WorkOrder, event: schemas.EventIn, *, user: User, key: str) -> None:
     """Records carried by the `completed` event are written, then the job is completed; if
     anything is missing, nothing is kept and the answer lists what is missing."""
+    # The technician may tap "complete" without "start work" or "resume": those steps are
+    # implied, at the completion's time, as for the other skipped forward steps.
+    if job.status == Status.ON_SITE:
+        job = services.work_order_start_work(work_order=job, by=user, version=job.version, at=event.at)
     if job.status == Status.ON_HOLD:
         job = services.work_order_resume(work_order=job, by=user, version=job.version, at=event.at)
     if job.status != Status.IN_PROGRESS:

@@ -344,6 +344,13 @@ def test_completion_of_a_job_on_hold_resumes_it_first(
     assert _moves(job)[-3:] == [Status.ON_HOLD, Status.IN_PROGRESS, Status.COMPLETED]
 
 
+def test_completion_on_site_starts_the_work_first(technician_a: User, app_a: App, make_job: JobMaker) -> None:
+    job = make_job(technician=technician_a, status=Status.ON_SITE)
+    response = app_a.event(job, "completed", resolution="Done")
+    assert response.status_code == 200, response.content
+    assert _moves(job)[-2:] == [Status.IN_PROGRESS, Status.COMPLETED]
+
+
 # --- photos ---------------------------------------------------------------------------------------
 
 
