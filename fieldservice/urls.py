@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("api/mobile/v1/", mobile_api.urls),
+    path("app/", include("mobile_api.urls")),
     path("dispatch/", include("scheduling.urls")),
     path("accounts/", include("contracts.urls")),
     path("kpis/", include("fieldservice.kpis.urls")),

@@ -21,6 +21,7 @@ LANDING = [
     (roles.DISPATCHER, "/dispatch/"),
     (roles.ACCOUNT_MANAGER, "/accounts/"),
     (roles.ADMIN, "/dispatch/"),
+    (roles.TECHNICIAN, "/app/"),  # the technician app: no web pages of its own
 ]
 
 

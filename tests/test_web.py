@@ -29,10 +29,12 @@ def test_login_lands_each_role_on_its_page(dispatcher: User, account_manager: Us
         assert client.get("/")["Location"] == landing
 
 
-def test_technician_has_no_web_pages(tech_a: User) -> None:
+def test_technician_lands_in_the_technician_app(tech_a: User) -> None:
     client = Client()
     client.force_login(tech_a)
-    assert client.get("/").status_code == 403
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/app/"
+    assert client.get("/app/").status_code == 200
 
 
 def test_anonymous_goes_to_login() -> None:

@@ -1,0 +1,298 @@
+// Talking to the server: API calls, the outbox of queued actions, and the sync pull.
+//
+// Every action the technician takes is first written to the outbox (IndexedDB) with its own
+// Idempotency-Key, then sent in order. A lost answer is simply sent again with the same key:
+// the server answers as the first time and does nothing twice. Sending is single-flight (the
+// `online` event, a timer and a tap on "sync now" share one drain) and backs off on failure.
+//
+// What the server refuses blocks the rest of that job's actions until the technician decides:
+//   409  a conflict: the dispatcher changed or reassigned the job meanwhile
+//   4xx  refused: something is missing or invalid (the answer says what)
+// Other jobs keep going. 401 stops everything until the technician logs in again.
+"use strict";
+
+const Api = (() => {
+  const root = document.body.dataset.api.replace(/\/$/, "");
+
+  class Offline extends Error {}
+
+  async function call(method, path, { json, form, key, token } = {}) {
+    const headers = { Accept: "application/json" };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (key) headers["Idempotency-Key"] = key;
+    let body;
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(json);
+    } else if (form) {
+      body = form;
+    }
+    let response;
+    try {
+      response = await fetch(root + path, { method, headers, body, cache: "no-store" });
+    } catch (error) {
+      throw new Offline(error.message);
+    }
+    const type = response.headers.get("Content-Type") || "";
+    const data = type.includes("application/json") ? await response.json().catch(() => null) : null;
+    return { status: response.status, data, response };
+  }
+
+  return { call, Offline };
+})();
+
+// crypto.randomUUID exists only on HTTPS or localhost; a phone trying the demo over the
+// local network has neither, and its keys must still be unique.
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const Outbox = (() => {
+  const MIN_DELAY_MS = 2000;
+  const MAX_DELAY_MS = 5 * 60 * 1000;
+  const listeners = new Set();
+  let draining = null;
+  let retryTimer = null;
+  let failures = 0;
+  let lastError = "";
+
+  const notify = () => listeners.forEach((listener) => listener());
+  const token = () => Store.getMeta("token");
+
+  async function add(action) {
+    const entry = {
+      ...action,
+      key: newKey(),
+      createdAt: new Date().toISOString(),
+      state: "pending",
+      attempts: 0,
+      problem: null,
+    };
+    entry.seq = await Store.put("outbox", entry);
+    notify();
+    drain();
+    return entry;
+  }
+
+  function send(entry, bearer) {
+    if (entry.photo) {
+      const form = new FormData();
+      form.append("file", entry.photo, entry.photoName || "photo.jpg");
+      form.append("caption", entry.caption || "");
+      return Api.call("POST", entry.path, { form, key: entry.key, token: bearer });
+    }
+    return Api.call("POST", entry.path, { json: entry.body, key: entry.key, token: bearer });
+  }
+
+  function retryLater(message) {
+    failures += 1;
+    lastError = message;
+    const delay = Math.min(MAX_DELAY_MS, MIN_DELAY_MS * 2 ** (failures - 1));
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(drain, delay * (0.8 + Math.random() * 0.4));
+  }
+
+  // One pass over the outbox, oldest first. Resolves to "done", "offline" or "unauthorized".
+  async function drainOnce() {
+    const bearer = await token();
+    if (!bearer) return "unauthorized";
+    const blocked = new Set();
+    for (const entry of await Store.all("outbox")) {
+      if (entry.state !== "pending") {
+        blocked.add(entry.jobId);
+        continue;
+      }
+      if (blocked.has(entry.jobId)) continue;
+      let answer;
+      try {
+        answer = await send(entry, bearer);
+      } catch (error) {
+        if (!(error instanceof Api.Offline)) throw error;
+        retryLater("offline");
+        return "offline";
+      }
+      const { status, data } = answer;
+      if (status >= 200 && status < 300) {
+        const job = data && (data.job || (data.id && data.site ? data : null));
+        if (job) await Store.put("jobs", job);
+        await Store.remove("outbox", entry.seq);
+      } else if (status === 401) {
+        await Store.setMeta("sessionExpired", true);
+        notify();
+        return "unauthorized";
+      } else if (status === 408 || status === 429 || status >= 500) {
+        entry.attempts += 1;
+        await Store.put("outbox", entry);
+        retryLater(`HTTP ${status}`);
+        notify();
+        return "offline";
+      } else {
+        entry.state = status === 409 ? "conflict" : "refused";
+        entry.problem = { status, ...(data || { code: `http_${status}`, message: `HTTP ${status}` }) };
+        await Store.put("outbox", entry);
+        blocked.add(entry.jobId);
+      }
+      notify();
+    }
+    failures = 0;
+    lastError = "";
+    return "done";
+  }
+
+  // Single flight: a call during a pass asks for one more pass (its action may have been
+  // added after the pass read the outbox) and shares the running promise.
+  let again = false;
+  function drain() {
+    if (draining) {
+      again = true;
+      return draining;
+    }
+    draining = (async () => {
+      let outcome;
+      do {
+        again = false;
+        outcome = await drainOnce();
+      } while (again && outcome === "done");
+      if (outcome === "done") await Sync.pull();
+      return outcome;
+    })().finally(() => {
+      draining = null;
+      notify();
+    });
+    return draining;
+  }
+
+  // The technician's decision on a refused action. A job that is no longer theirs takes all
+  // its queued actions with it; otherwise only the refused action goes and the rest is sent.
+  async function discard(seq) {
+    const entry = await Store.get("outbox", seq);
+    if (!entry) return;
+    const gone = entry.problem && ["reassigned", "not_found"].includes(entry.problem.code);
+    if (gone) {
+      for (const other of await Store.all("outbox")) {
+        if (other.jobId === entry.jobId) await Store.remove("outbox", other.seq);
+      }
+      await Store.remove("jobs", entry.jobId);
+    } else {
+      await Store.remove("outbox", seq);
+    }
+    notify();
+    await drain();
+  }
+
+  async function status() {
+    const entries = await Store.all("outbox");
+    return {
+      pending: entries.filter((e) => e.state === "pending"),
+      problems: entries.filter((e) => e.state !== "pending"),
+      sending: draining !== null,
+      lastError,
+      nextRetry: retryTimer !== null && failures > 0,
+    };
+  }
+
+  window.addEventListener("online", () => {
+    failures = 0;
+    drain();
+  });
+
+  return {
+    add,
+    drain,
+    discard,
+    status,
+    onChange: (listener) => listeners.add(listener),
+    notify,
+  };
+})();
+
+const Sync = (() => {
+  let pulling = null;
+
+  // Pulls every change to my jobs since the last cursor; the server's list is the truth
+  // for what is no longer pending here.
+  async function pullOnce() {
+    const bearer = await Store.getMeta("token");
+    if (!bearer) return false;
+    const cursor = await Store.getMeta("cursor");
+    const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+    let answer;
+    try {
+      answer = await Api.call("GET", `/sync${query}`, { token: bearer });
+    } catch (error) {
+      if (error instanceof Api.Offline) return false;
+      throw error;
+    }
+    if (answer.status === 401) {
+      await Store.setMeta("sessionExpired", true);
+      return false;
+    }
+    if (answer.status === 400 && cursor) {
+      await Store.setMeta("cursor", null); // too old a cursor: start again with everything
+      return pullOnce();
+    }
+    if (answer.status !== 200) return false;
+    const { changes, full, cursor: next } = answer.data;
+    await Store.applySync(changes, { full, cursor: next, at: new Date().toISOString() });
+    return true;
+  }
+
+  function pull() {
+    pulling ??= pullOnce().finally(() => {
+      pulling = null;
+      Outbox.notify();
+    });
+    return pulling;
+  }
+
+  return { pull };
+})();
+
+// What the technician sees of a job: the server's copy with their queued actions applied, so
+// a whole job done in a basement looks done on the phone before it reaches the server.
+const LocalView = (() => {
+  const STATUS_AFTER = {
+    en_route: "en_route",
+    arrived: "on_site",
+    started: "in_progress",
+    paused: "on_hold",
+    resumed: "in_progress",
+    completed: "completed",
+  };
+
+  function apply(job, entry) {
+    const view = { ...job };
+    const body = entry.body || {};
+    if (entry.kind === "event") {
+      view.status = STATUS_AFTER[body.type] || view.status;
+      if (body.type === "completed") view.resolution = body.resolution;
+    } else if (entry.kind === "checklist") {
+      const answers = new Map(body.answers.map((a) => [a.position, a]));
+      view.checklist = view.checklist.map((item) =>
+        answers.has(item.position) ? { ...item, ...answers.get(item.position) } : item,
+      );
+    } else if (entry.kind === "parts") {
+      view.parts = [...view.parts, ...body.parts];
+    } else if (entry.kind === "meter") {
+      view.localMeter = body;
+    } else if (entry.kind === "signature") {
+      view.signed_by = body.signer_name;
+    } else if (entry.kind === "photo") {
+      view.attachments = [
+        ...view.attachments,
+        { id: `local-${entry.seq}`, kind: "photo", caption: entry.caption, size_bytes: entry.photo.size, local: true },
+      ];
+    }
+    return view;
+  }
+
+  function of(job, entries) {
+    return entries
+      .filter((entry) => entry.jobId === job.id && entry.state === "pending")
+      .reduce((view, entry) => ({ ...apply(view, entry), pendingCount: (view.pendingCount || 0) + 1 }), job);
+  }
+
+  return { of };
+})();

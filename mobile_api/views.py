@@ -1,0 +1,72 @@
+"""The technician app (a progressive web app) served at /app/.
+
+Three responses make the app: the HTML shell, the web app manifest and the service worker.
+The worker is served from /app/sw.js so that its scope is /app/ without extra headers, and
+its cache name carries a digest of the app's files: a deploy that changes any of them
+installs a new worker and drops the old cache; an unchanged deploy keeps the phone's cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+# The shell: everything the app needs to start with no signal.
+APP_FILES = (
+    "mobile_api/app.css",
+    "mobile_api/i18n.js",
+    "mobile_api/store.js",
+    "mobile_api/outbox.js",
+    "mobile_api/signature.js",
+    "mobile_api/app.js",
+    "mobile_api/icons/icon.svg",
+    "mobile_api/icons/icon-192.png",
+    "mobile_api/icons/icon-512.png",
+)
+
+
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "mobile_api"
+
+
+@lru_cache(maxsize=1)
+def app_version() -> str:
+    """A digest of the shell's templates and files: it names the worker's cache."""
+    paths = [TEMPLATES / "app.html", TEMPLATES / "sw.js", TEMPLATES / "manifest.webmanifest"]
+    for name in APP_FILES:
+        found = finders.find(name)
+        if found is None:
+            raise FileNotFoundError(f"technician app file missing from static files: {name}")
+        paths.append(Path(str(found)))
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _app_context() -> dict[str, object]:
+    return {"version": app_version(), "files": [static(name) for name in APP_FILES]}
+
+
+@require_GET
+def shell(request: HttpRequest) -> HttpResponse:
+    """The same page for every /app/ URL: the app routes in the browser (#/today, #/job/12)."""
+    return render(request, "mobile_api/app.html", _app_context())
+
+
+@require_GET
+@never_cache  # the browser checks for a new worker on every start; the worker caches the rest
+def service_worker(request: HttpRequest) -> HttpResponse:
+    return render(request, "mobile_api/sw.js", _app_context(), content_type="text/javascript; charset=utf-8")
+
+
+@require_GET
+def manifest(request: HttpRequest) -> HttpResponse:
+    return render(request, "mobile_api/manifest.webmanifest", content_type="application/manifest+json")
