@@ -12,6 +12,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -36,9 +37,19 @@ APP_FILES = (
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "mobile_api"
 
 
-@lru_cache(maxsize=1)
 def app_version() -> str:
-    """A digest of the shell's templates and files: it names the worker's cache."""
+    """A digest of the shell's templates and files: it names the worker's cache. Read once
+    per process in production; in development on every request, so an edited file reaches
+    the phone on its next start."""
+    return _digest_of_app_files() if settings.DEBUG else _cached_digest()
+
+
+@lru_cache(maxsize=1)
+def _cached_digest() -> str:
+    return _digest_of_app_files()
+
+
+def _digest_of_app_files() -> str:
     paths = [TEMPLATES / "app.html", TEMPLATES / "sw.js", TEMPLATES / "manifest.webmanifest"]
     for name in APP_FILES:
         found = finders.find(name)
