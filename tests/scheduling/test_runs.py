@@ -167,7 +167,9 @@ def test_insert_urgent_job_into_today(suzhou_day: dict[str, Any], dispatcher: Us
     for tech in suzhou_day["techs"]:
         factories.shift(technician=tech, date=today, start="00:00", end="23:59")
     urgent = job(lat=SUZHOU[0], lon=SUZHOU[1], skills={"compressor": 1}, priority=1, title="Line down")
-    result = services.schedule_insert(work_order=urgent, by=dispatcher)
+    # In the morning: late in the evening the site's access hours leave no window today.
+    morning = dt.datetime.combine(today, dt.time(9), tzinfo=timezone.get_current_timezone())
+    result = services.schedule_insert(work_order=urgent, by=dispatcher, now=morning)
     assert result["placed"] is True, result
     urgent.refresh_from_db()
     assert urgent.status == "scheduled" and urgent.assigned_technician is not None

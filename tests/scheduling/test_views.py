@@ -205,8 +205,11 @@ def test_run_shows_progress_then_kpis_then_accepts(
     assert "Plan accepted" in page and 'id="queue-count">0<' in page
 
 
-def test_insert_urgent_job(dispatcher: User, area: Territory) -> None:
+def test_insert_urgent_job(dispatcher: User, area: Territory, monkeypatch: pytest.MonkeyPatch) -> None:
     today = timezone.localdate()
+    # In the morning: late in the evening the site's access hours leave no window today.
+    morning = dt.datetime.combine(today, dt.time(9), tzinfo=timezone.get_current_timezone())
+    monkeypatch.setattr(timezone, "now", lambda: morning)
     tech = factories.technician(
         person=factories.user(role=roles.TECHNICIAN, first_name="Wu"),
         territory=area,
