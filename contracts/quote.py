@@ -95,14 +95,20 @@ def render_renewal_quote(
 def renewal_quote_draft(*, opportunity: RenewalOpportunity, today: dt.date) -> RenewalOpportunity:
     """Render the quote, store it and set the proposed value and validity on the opportunity.
 
-    Meant to run inside the caller's transaction (the T−60 milestone). Storage is not
-    transactional: if the transaction then rolls back, the file is deleted again here only
-    when the failure happens in this function; a later failure leaves an orphan file.
+    Meant to run inside the caller's transaction with the contract locked (the T−60
+    milestone). Storage is not transactional: if the transaction then rolls back, the file is
+    deleted again here only when the failure happens in this function. A later failure (or
+    a worker killed before the commit) leaves the file behind; the rerun on the same day
+    overwrites it, one on a later day leaves it orphaned.
     """
     contract = opportunity.contract
     valid_until = today + dt.timedelta(days=settings.RENEWAL_QUOTE_VALID_DAYS)
     pdf = render_renewal_quote(contract=contract, quote_date=today, valid_until=valid_until)
-    name = default_storage.save(f"quotes/{today:%Y}/{contract.number}-{today:%Y%m%d}.pdf", ContentFile(pdf))
+    name = f"quotes/{today:%Y}/{contract.number}-{today:%Y%m%d}.pdf"
+    # The caller's lock on the contract means no one else drafts this quote now: a file
+    # already at this name is a leftover, replaced rather than kept beside a second copy.
+    default_storage.delete(name)
+    name = default_storage.save(name, ContentFile(pdf))
     try:
         opportunity.quote_pdf.name = name
         opportunity.proposed_value = renewal_value(contract=contract)

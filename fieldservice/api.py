@@ -16,6 +16,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from fieldservice.auth import session_or_token
 from fieldservice.errors import DomainError
+from fieldservice.middleware import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_unavailable_logged
 
 api = NinjaAPI(
     title="Fieldservice API",
@@ -76,6 +77,19 @@ def install_error_handlers(api_: NinjaAPI) -> None:
         return error_response(api_, request, status=400, code="bad_request", message=message)
 
     api_.add_exception_handler(MultiPartParserError, on_bad_multipart)
+
+    def on_database_unavailable(request: HttpRequest, exc: Any) -> HttpResponse:
+        # PostgreSQL is down or restarting, or dropped the connection mid-request: an
+        # uncommitted transaction went down with it. A client that retries with the same
+        # Idempotency-Key gets the stored answer if the commit had in fact happened.
+        database_unavailable_logged(request, exc)
+        message = "The database is unavailable. Try again in a few seconds."
+        response = error_response(api_, request, status=503, code="database_unavailable", message=message)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for error_class in DATABASE_UNAVAILABLE:
+        api_.add_exception_handler(error_class, on_database_unavailable)
 
 
 install_error_handlers(api)

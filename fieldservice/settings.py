@@ -147,6 +147,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees a lost database connection from any view: 503 with Retry-After.
+    "fieldservice.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "fieldservice.urls"
@@ -291,6 +293,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 60 * 60,
     },
     "sla-breaches": {"task": "tickets.tasks.sla_breaches_sweep", "schedule": 5 * 60},
+    # Reports whose task could not be queued at completion (the broker was down).
+    "service-reports": {"task": "tickets.tasks.service_reports_sweep", "schedule": 10 * 60},
     "renewals": {"task": "contracts.tasks.renewals_run_daily", "schedule": 24 * 60 * 60},
     "account-health": {"task": "contracts.tasks.health_compute_nightly", "schedule": 24 * 60 * 60},
     "mobile-housekeeping": {"task": "mobile_api.tasks.mobile_housekeeping", "schedule": 24 * 60 * 60},

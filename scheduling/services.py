@@ -9,6 +9,7 @@ reported as a conflict. Lock order: technician → work order → contract.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -22,6 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from fieldservice.errors import Conflict, DomainError, Invalid
 from scheduling import board, selectors
@@ -32,10 +34,13 @@ from scheduling.solver.travel import provider_for
 from tickets import services as work_orders
 from tickets.models import WorkOrder
 
+logger = logging.getLogger(__name__)
+
 RunStatus = ScheduleRun.Status
 ALL_TERRITORIES = "all"
 MAX_DAYS = 14
 MAX_TIME_LIMIT_S = 300
+QUEUE_UNAVAILABLE = "The task queue is unavailable; start the run again in a moment."
 
 
 class PlanInvalid(Exception):
@@ -76,8 +81,17 @@ def schedule_run_create(
 def _enqueue(run: ScheduleRun) -> None:
     from scheduling.tasks import schedule_run_solve_part
 
-    for part in run_parts(run):
-        schedule_run_solve_part.delay(run.pk, part)
+    try:
+        for part in run_parts(run):
+            schedule_run_solve_part.delay(run.pk, part)
+    except BrokerUnavailable:
+        # Redis is down: the run would stay "queued" for ever. It fails now, visibly, and
+        # the dispatcher starts another; parts already queued find it failed and stop.
+        logger.exception("Schedule run %s not queued: the broker is unavailable", run.pk)
+        run.status, run.error, run.finished_at = RunStatus.FAILED, QUEUE_UNAVAILABLE, timezone.now()
+        ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=run.status, error=run.error, finished_at=run.finished_at
+        )
 
 
 def run_parts(run: ScheduleRun) -> list[str]:

@@ -3,8 +3,11 @@
 `service_report_create` runs in a Celery task (acks_late) after a work order completes, so
 it must be safe to run twice, including concurrently and after a crash half-way:
 
-* one report per work order: the ServiceReport row is a OneToOne; a run that loses the
-  insert race deletes its own file and uses the winner's row;
+* one report per work order, in one file: a run first claims the work order's report by
+  inserting its ServiceReport row (a OneToOne), then writes the file under a name fixed by
+  the work order, then commits. A concurrent run waits on that INSERT and then uses the
+  winner's row, so only the claim holder writes the file; a run killed after writing it and
+  before committing leaves a file that the rerun overwrites, not a second copy;
 * one email: a run sends only after claiming the send with a conditional UPDATE
   (`emailed_at IS NULL` → now) whose row count is 1. The claim is committed before the
   mail goes out, so delivery is at most once: a worker killed between the claim and the
@@ -15,6 +18,7 @@ it must be safe to run twice, including concurrently and after a crash half-way:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -37,6 +41,11 @@ logger = logging.getLogger(__name__)
 
 REPORTABLE_STATUSES = (WorkOrder.Status.COMPLETED, WorkOrder.Status.CLOSED)
 EMAIL_LANGUAGES = {"en", "zh-hans"}
+# The sweep looks for completions older than the grace (their task may simply be waiting in
+# the queue or running) and newer than the window (older ones predate it, or were imported
+# without reports; a longer broker outage needs `service_report_generate` run by hand).
+REPORT_SWEEP_GRACE = dt.timedelta(minutes=10)
+REPORT_SWEEP_WINDOW = dt.timedelta(days=2)
 
 
 def report_recipient(work_order: WorkOrder) -> Contact | None:
@@ -56,20 +65,34 @@ def survey_url(work_order: WorkOrder) -> str:
     return settings.SITE_URL + reverse("survey", args=[survey_token_for(work_order)])
 
 
+def report_file_name(work_order: WorkOrder) -> str:
+    """Where the work order's report is stored: the same name on every run (see above)."""
+    month = timezone.localtime(work_order.completed_at or work_order.created_at)
+    return f"reports/{month:%Y/%m}/{work_order.number}.pdf"
+
+
 def _report_stored(work_order: WorkOrder, *, language: str) -> ServiceReport:
     existing = ServiceReport.objects.filter(work_order_id=work_order.pk).first()
     if existing is not None:
         return existing
     pdf = render_service_report(work_order, language=language)
-    generated_at = timezone.now()
-    name = default_storage.save(f"reports/{generated_at:%Y/%m}/{work_order.number}.pdf", ContentFile(pdf))
+    name = report_file_name(work_order)
     try:
         with transaction.atomic():
-            return ServiceReport.objects.create(work_order=work_order, pdf=name, generated_at=generated_at)
+            # Race: a concurrent run (a redelivered task, someone opening the report) waits
+            # on this INSERT until we commit, then fails it and keeps our row and file.
+            report = ServiceReport.objects.create(
+                work_order=work_order, pdf=name, generated_at=timezone.now()
+            )
+            # The claim is ours, so a file already there is a killed run's leftover.
+            default_storage.delete(name)
+            stored = default_storage.save(name, ContentFile(pdf))
+            if stored != name:  # the storage normalised the name
+                report.pdf.name = stored
+                report.save(update_fields=["pdf"])
     except IntegrityError:
-        # Race: a concurrent run of this task inserted the report first; keep theirs.
-        default_storage.delete(name)
         return ServiceReport.objects.get(work_order_id=work_order.pk)
+    return report
 
 
 def _email_message(
@@ -162,6 +185,21 @@ def service_report_create(*, work_order_id: int) -> ServiceReport:
         return report
     _report_emailed(report, work_order, recipient, language=language)
     return report
+
+
+def reports_missing(*, now: dt.datetime) -> list[int]:
+    """Work orders completed within the sweep window that have no report: their task was
+    lost (the broker was down when they completed) or failed before storing it."""
+    return list(
+        WorkOrder.objects.filter(
+            status__in=REPORTABLE_STATUSES,
+            completed_at__gte=now - REPORT_SWEEP_WINDOW,
+            completed_at__lte=now - REPORT_SWEEP_GRACE,
+            service_report__isnull=True,
+        )
+        .order_by("completed_at", "pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def service_report_ensure(*, work_order: WorkOrder) -> ServiceReport:

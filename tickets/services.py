@@ -16,6 +16,7 @@ until commit, and which deadlocked under load.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from assets.models import Equipment, MaintenancePlan, Site
 from contracts.selectors import coverage_for
@@ -35,6 +37,8 @@ from fieldservice import roles
 from fieldservice.errors import Conflict, Invalid
 from tickets import sla
 from tickets.models import WORK_ORDER_NUMBER_SEQUENCE, ChecklistItem, WorkOrder, WorkOrderEvent
+
+logger = logging.getLogger(__name__)
 
 Status = WorkOrder.Status
 EventType = WorkOrderEvent.Type
@@ -607,7 +611,15 @@ def work_order_complete(
 def _enqueue_service_report(work_order_id: int) -> None:
     from tickets.tasks import service_report_generate
 
-    service_report_generate.delay(work_order_id)
+    try:
+        service_report_generate.delay(work_order_id)
+    except BrokerUnavailable:
+        # Redis is down. The completion is committed, so failing the request would only make
+        # the app retry a done completion; the report is not lost either: the periodic
+        # tickets.tasks.service_reports_sweep queues it once the broker is back.
+        logger.exception(
+            "Service report of work order %s not queued: the broker is unavailable", work_order_id
+        )
 
 
 @transaction.atomic

@@ -13,6 +13,20 @@ def service_report_generate(work_order_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def service_reports_sweep() -> int:
+    """Periodic: queue the report of every recent completion that has none, so a report
+    whose task could not be queued (Redis down) is made once the broker is back."""
+    from django.utils import timezone
+
+    from tickets.reports import reports_missing
+
+    missing = reports_missing(now=timezone.now())
+    for work_order_id in missing:
+        service_report_generate.delay(work_order_id)
+    return len(missing)
+
+
+@shared_task(acks_late=True)
 def sla_breaches_sweep() -> int:
     from tickets.services import sla_breaches_record
 

@@ -83,6 +83,20 @@ def test_drafting_stores_the_quote_on_the_opportunity(agreement) -> None:
     assert "103500.00" in text and "2026-12-16" in text
 
 
+def test_a_leftover_quote_file_is_replaced_not_kept_beside_a_copy(agreement, media_root: Path) -> None:
+    """A worker killed after writing the quote and before committing left this file."""
+    leftover = media_root / "quotes" / "2026" / "SC-2026-0042-20261101.pdf"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"partial")
+    opportunity = RenewalOpportunity.objects.create(contract=agreement)
+
+    renewal_quote_draft(opportunity=opportunity, today=QUOTE_DATE)
+
+    assert opportunity.quote_pdf.name == "quotes/2026/SC-2026-0042-20261101.pdf"
+    assert [path.name for path in leftover.parent.iterdir()] == [leftover.name]
+    assert leftover.read_bytes().startswith(b"%PDF")
+
+
 def test_drafting_leaves_a_later_stage_alone(agreement) -> None:
     opportunity = RenewalOpportunity.objects.create(
         contract=agreement, stage=RenewalOpportunity.Stage.NEGOTIATING

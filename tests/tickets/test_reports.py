@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
@@ -29,7 +30,14 @@ from tickets.models import (
     WorkOrderEvent,
 )
 from tickets.pdf import render_service_report
-from tickets.reports import report_recipient, service_report_create
+from tickets.reports import (
+    REPORT_SWEEP_GRACE,
+    REPORT_SWEEP_WINDOW,
+    report_file_name,
+    report_recipient,
+    reports_missing,
+    service_report_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -211,6 +219,36 @@ def test_report_is_stored_and_emailed_with_pdf_and_survey_link(completed, contac
     assert "http://127.0.0.1:8000/survey/" in message.body
     event = WorkOrderEvent.objects.get(work_order=completed, type=WorkOrderEvent.Type.REPORT_SENT)
     assert event.idempotency_key == f"report-sent:{completed.pk}"
+
+
+def test_a_leftover_file_is_replaced_not_kept_beside_a_copy(completed, media_root: Path) -> None:
+    """A worker killed after writing the PDF and before committing its row left this file."""
+    leftover = media_root / report_file_name(completed)
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"partial")
+
+    report = service_report_create(work_order_id=completed.pk)
+
+    assert report.pdf.name == report_file_name(completed)
+    assert [path.name for path in leftover.parent.iterdir()] == [leftover.name]
+    assert leftover.read_bytes().startswith(b"%PDF")
+
+
+def test_the_sweep_finds_recent_completions_without_a_report(customer_site) -> None:
+    now = timezone.now()
+
+    def completed_ago(age: dt.timedelta, status: str = WorkOrder.Status.COMPLETED) -> WorkOrder:
+        return factories.work_order(site=customer_site, status=status, completed_at=now - age)
+
+    lost = completed_ago(REPORT_SWEEP_GRACE + dt.timedelta(minutes=1))
+    closed = completed_ago(REPORT_SWEEP_WINDOW - dt.timedelta(hours=1), status=WorkOrder.Status.CLOSED)
+    completed_ago(REPORT_SWEEP_GRACE - dt.timedelta(minutes=1))  # its task may still be queued
+    completed_ago(REPORT_SWEEP_WINDOW + dt.timedelta(hours=1))  # before the window
+    reported = completed_ago(REPORT_SWEEP_GRACE * 2)
+    ServiceReport.objects.create(work_order=reported, pdf="reports/x.pdf", generated_at=now)
+    factories.work_order(site=customer_site, status=WorkOrder.Status.IN_PROGRESS)
+
+    assert reports_missing(now=now) == [closed.pk, lost.pk]
 
 
 def test_english_contact_gets_an_english_email(completed, contact) -> None:
