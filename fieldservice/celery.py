@@ -1,3 +1,7 @@
+"""The Celery app. Its configuration is the CELERY_* part of fieldservice/settings.py,
+including the beat scheduler (`fieldservice.beat.LockedScheduler`): whatever number of
+`celery beat` processes run, only the one holding the beat lock sends periodic tasks."""
+
 import os
 
 from celery import Celery

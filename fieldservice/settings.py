@@ -12,6 +12,7 @@ import zoneinfo
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -206,6 +207,18 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+# In production `collectstatic` writes each file under a name carrying a digest of its
+# content (app.3f2a9c1e04b7.css), so nginx can let browsers cache /static/ for a year and a
+# deploy still reaches them at once. Off in development, where runserver serves the sources.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "fieldservice.storage.ManifestStaticStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Uploads above this are refused with 413 by the upload services.
@@ -243,6 +256,14 @@ CELERY_TIMEZONE = TIME_ZONE
 # host) can be given to them without delaying reports and reminders. Workers must consume it:
 # `celery -A fieldservice worker -Q celery,solver` (or a dedicated `-Q solver` worker).
 CELERY_TASK_ROUTES = {"scheduling.tasks.*": {"queue": env_str("SOLVER_QUEUE", "solver")}}
+# Beat fires the schedule only while it holds a lock in Redis (fieldservice/beat.py), so a
+# second beat, started by mistake or kept as a standby on another host, cannot double-fire.
+# The lock and the schedule's state live beside the broker's queues, not in the cache, which
+# `cache.clear()` would flush. A beat that dies is replaced by a standby within ~1⅓ TTL.
+CELERY_BEAT_SCHEDULER = "fieldservice.beat:LockedScheduler"
+BEAT_REDIS_URL = env_str("BEAT_REDIS_URL", CELERY_BROKER_URL or REDIS_URL)
+BEAT_KEY_PREFIX = env_str("BEAT_KEY_PREFIX", "fieldservice:beat")
+BEAT_LOCK_TTL_SECONDS = env_float("BEAT_LOCK_TTL_SECONDS", 60.0, minimum=1.0)
 
 # --- Security (production values when DEBUG is off) -----------------------------------------
 
@@ -286,18 +307,25 @@ DEFAULT_ESTIMATED_MINUTES = 60
 # the earlier visit did not fix it the first time.
 FIRST_TIME_FIX_WINDOW_DAYS = 30
 
-# Periodic tasks (run by a single `celery beat`; see deploy/).
+# Periodic tasks. The daily ones run at fixed local times (CELERY_TIMEZONE): preventive work
+# orders and health overnight, renewal reminders before the account managers' day starts.
 CELERY_BEAT_SCHEDULE = {
     "preventive-work-orders": {
         "task": "tickets.tasks.preventive_work_orders_generate",
-        "schedule": 24 * 60 * 60,
+        "schedule": crontab(hour=1, minute=0),
     },
     "sla-breaches": {"task": "tickets.tasks.sla_breaches_sweep", "schedule": 5 * 60},
     # Reports whose task could not be queued at completion (the broker was down).
     "service-reports": {"task": "tickets.tasks.service_reports_sweep", "schedule": 10 * 60},
-    "renewals": {"task": "contracts.tasks.renewals_run_daily", "schedule": 24 * 60 * 60},
-    "account-health": {"task": "contracts.tasks.health_compute_nightly", "schedule": 24 * 60 * 60},
-    "mobile-housekeeping": {"task": "mobile_api.tasks.mobile_housekeeping", "schedule": 24 * 60 * 60},
+    "renewals": {"task": "contracts.tasks.renewals_run_daily", "schedule": crontab(hour=7, minute=0)},
+    "account-health": {
+        "task": "contracts.tasks.health_compute_nightly",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "mobile-housekeeping": {
+        "task": "mobile_api.tasks.mobile_housekeeping",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 # Preventive work orders are created this many days ahead of their due date.
 PM_HORIZON_DAYS = env_int("PM_HORIZON_DAYS", 14, minimum=0)
