@@ -41,13 +41,25 @@ def insert_job(
         (inst.problem.technicians[veh.tech_index].id, veh.shift_index) for veh in inst.vehicles
     ]
     vehicle_of = {slot: v for v, slot in enumerate(slot_of_vehicle)}
+    # An accepted job the model cannot take even alone (a dispatcher's plan, or the day gone
+    # on: its window is now out of reach from the technician's start) is not in the instance.
+    # It is reported with its reason and stays as it is: out of the warm start and of the
+    # moves, and its technician-day takes no other job, which the model would time as if the
+    # day were free around it.
+    blocked = {slot for job_id, slot in where.items() if job_id not in node_of}
+    where = {job_id: slot for job_id, slot in where.items() if job_id in node_of}
     warm: list[list[int]] = [[] for _ in inst.vehicles]
     for route in accepted_plan.routes:
         warm[vehicle_of[(route.technician_id, route.shift_index)]] = [
-            node_of[visit.job_id] for visit in route.visits
+            node_of[visit.job_id] for visit in route.visits if visit.job_id in where
         ]
+
+    def unblocked(node: int) -> list[int]:
+        return [v for v in inst.allowed[node] if slot_of_vehicle[v] not in blocked]
+
     displaced: set[int] = set()
     if new_job.id in node_of:
+        inst.allowed[node_of[new_job.id]] = unblocked(node_of[new_job.id])
         choice = _best_route(inst, warm, node_of[new_job.id], params)
         if choice is not None:
             v, sequence = choice
@@ -56,6 +68,8 @@ def insert_job(
     for node, job in enumerate(inst.jobs):
         if job.id in where and node not in displaced:
             inst.allowed[node] = [v for v in inst.allowed[node] if slot_of_vehicle[v] == where[job.id]]
+        else:  # the new job and the ones it displaced
+            inst.allowed[node] = unblocked(node)
     remaining = params.time_limit_s - (time.perf_counter() - began)
     solved = run_ortools(inst, params, remaining, warm)
     plan = build_plan(inst, solved, "ortools insert", began)

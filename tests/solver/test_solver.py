@@ -10,7 +10,17 @@ from hypothesis import strategies as st
 
 from scheduling.solver import check_plan, insert_job, solve
 from scheduling.solver.generator import generate
-from scheduling.solver.model import MINUTES_PER_DAY, Plan, Problem, Shift, SolveParams
+from scheduling.solver.model import (
+    MINUTES_PER_DAY,
+    Kpis,
+    Plan,
+    Problem,
+    Route,
+    Shift,
+    SolveParams,
+    SolverStats,
+    Visit,
+)
 
 from .helpers import DAY_END, DAY_START, LUNCH, job, problem, tech
 
@@ -153,6 +163,35 @@ def test_insert_job_displaces_the_lowest_priority() -> None:
     assert set(plan.job_route()) == {"URGENT", "P3"}
     assert moved == 1
     assert {u.job_id: u.reason for u in plan.unplaced} == {"P4": "capacity"}
+
+
+def test_insert_job_leaves_an_accepted_job_the_model_cannot_take() -> None:
+    """The plan on the board may hold a job the model finds out of reach on its own (planned
+    by hand, or the day has gone on): it stays where it is, reported with its reason, and
+    nothing new goes on that technician's day."""
+    prob = problem(
+        [job("FAR", 500, priority=3), job("NEAR", 5, priority=3), job("B1", 10, priority=3)],
+        [tech("A"), tech("B")],
+    )
+
+    def route(tech_id: str, visits: list[Visit]) -> Route:
+        return Route(tech_id, 0, 0, DAY_START, DAY_END, visits, None, 0, 0.0)
+
+    accepted = Plan(
+        [
+            route("A", [Visit("FAR", 540, 540, 600, 0, 0.0), Visit("NEAR", 660, 660, 720, 0, 0.0)]),
+            route("B", [Visit("B1", 540, 540, 600, 0, 0.0)]),
+        ],
+        [],
+        Kpis(0, 0.0, 0, 3, 0),
+        SolverStats("current", 0.0, None, None, "accepted"),
+    )
+    urgent = job("URGENT", 5, service=30, priority=1)
+    plan, moved = insert_job(prob, accepted, urgent, SolveParams(time_limit_s=0.5, engine="ortools"))
+    assert check_plan(replace(prob, jobs=[*prob.jobs, urgent]), plan) == []
+    assert reasons(plan) == {"FAR": "unreachable_in_window"}
+    assert plan.job_route() == {"NEAR": ("A", 0), "B1": ("B", 0), "URGENT": ("B", 0)}
+    assert moved == 0
 
 
 def test_solver_package_never_imports_django() -> None:
