@@ -76,6 +76,9 @@ class InsertOut(Schema):
     planned_end: dt.datetime | None = None
     moved: int
     changed_work_orders: list[str] = []
+    returned_to_queue: list[str] = Field(
+        default_factory=list, description="Scheduled jobs pushed off the plan, back in the unassigned queue"
+    )
     reason: str | None = None
     message: str | None = None
     seconds: float

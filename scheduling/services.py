@@ -400,6 +400,7 @@ def schedule_insert(*, work_order: WorkOrder, by: User, now: dt.datetime | None 
         }
     with transaction.atomic():
         changed = _apply_moves(plan, context, by=by)
+        returned = _return_displaced(plan, context, accepted, by=by)
     route, visit = placement
     return {
         "placed": True,
@@ -408,8 +409,31 @@ def schedule_insert(*, work_order: WorkOrder, by: User, now: dt.datetime | None 
         "planned_end": context.moment(visit.end),
         "moved": moved,
         "changed_work_orders": changed,
+        "returned_to_queue": returned,
         "seconds": round(time.perf_counter() - began, 2),
     }
+
+
+def _return_displaced(
+    plan: solver.Plan, context: selectors.ProblemContext, accepted: solver.Plan, *, by: User
+) -> list[str]:
+    """Scheduled jobs the urgent one pushed off the plan (no room left: reason "capacity")
+    go back to the unassigned queue; left at their old times they would overlap it on the
+    technician's day. A dispatched job is the technician's already: it is never displaced."""
+    was_planned = accepted.job_route()
+    returned = []
+    for unplaced in plan.unplaced:
+        work_order = context.work_orders.get(unplaced.job_id)
+        if (
+            work_order is None
+            or unplaced.job_id not in was_planned
+            or unplaced.reason != "capacity"
+            or work_order.status != WorkOrder.Status.SCHEDULED
+        ):
+            continue
+        work_orders.work_order_unschedule(work_order=work_order, by=by, version=work_order.version)
+        returned.append(work_order.number)
+    return returned
 
 
 def _current_plan(

@@ -216,6 +216,12 @@ def insert(request: HttpRequest) -> HttpResponse:
                 "moved": moved,
             },
         )
+        if result["returned_to_queue"]:
+            messages.warning(
+                request,
+                _("No room left for %(numbers)s: back in the unassigned queue.")
+                % {"numbers": ", ".join(result["returned_to_queue"])},
+            )
     else:
         messages.warning(
             request,

@@ -48,7 +48,13 @@ def crew(
 
 
 def job(
-    *, lat: float, lon: float, skills: dict[str, int], priority: int = 3, title: str = "Service"
+    *,
+    lat: float,
+    lon: float,
+    skills: dict[str, int],
+    priority: int = 3,
+    title: str = "Service",
+    minutes: int = 60,
 ) -> WorkOrder:
     site = factories.site(lat=lat, lon=lon, access_weekdays=[0, 1, 2, 3, 4, 5, 6])
     return work_orders.work_order_create(
@@ -58,7 +64,7 @@ def job(
         by=None,
         priority=priority,
         required_skills=skills,
-        estimated_minutes=60,
+        estimated_minutes=minutes,
     )
 
 
@@ -174,6 +180,48 @@ def test_insert_urgent_job_into_today(suzhou_day: dict[str, Any], dispatcher: Us
     urgent.refresh_from_db()
     assert urgent.status == "scheduled" and urgent.assigned_technician is not None
     assert result["seconds"] < 10
+
+
+def test_a_job_pushed_off_by_an_urgent_one_goes_back_to_the_queue(dispatcher: User) -> None:
+    """One technician, a morning with room for two 90-minute jobs: the urgent third takes
+    the P4's place, and the P4 is unassigned rather than left overlapping it."""
+    today = timezone.localdate()
+    area = square("Suzhou", SUZHOU[1], SUZHOU[0])
+    person = factories.user(username="solo", role=roles.TECHNICIAN)
+    tech = factories.technician(
+        person=person, skills={"compressor": 2}, territory=area, home_base=area.boundary.centroid
+    )
+    factories.shift(technician=tech, date=today, start="09:00", end="12:20")
+
+    def at(clock: str) -> dt.datetime:
+        return dt.datetime.combine(
+            today, dt.time.fromisoformat(clock), tzinfo=timezone.get_current_timezone()
+        )
+
+    planned: dict[int, WorkOrder] = {}
+    for priority, start, end in ((3, "09:00", "10:30"), (4, "10:30", "12:00")):
+        planned[priority] = work_orders.work_order_schedule(
+            work_order=job(
+                lat=SUZHOU[0], lon=SUZHOU[1], skills={"compressor": 1}, priority=priority, minutes=90
+            ),
+            technician=person,
+            planned_start=at(start),
+            planned_end=at(end),
+            by=dispatcher,
+            version=None,
+        )
+    urgent = job(lat=SUZHOU[0], lon=SUZHOU[1], skills={"compressor": 1}, priority=1, minutes=90)
+    result = services.schedule_insert(work_order=urgent, by=dispatcher, now=at("08:00"))
+    assert result["placed"] is True, result
+    assert result["returned_to_queue"] == [planned[4].number]
+    planned[4].refresh_from_db()
+    assert planned[4].status == "new" and planned[4].assigned_technician is None
+    planned[3].refresh_from_db()
+    urgent.refresh_from_db()
+    assert planned[3].assigned_technician == person and urgent.assigned_technician == person
+    kept, inserted = planned[3], urgent
+    assert kept.planned_start and kept.planned_end and inserted.planned_start and inserted.planned_end
+    assert kept.planned_end <= inserted.planned_start or inserted.planned_end <= kept.planned_start
 
 
 @pytest.mark.parametrize(
