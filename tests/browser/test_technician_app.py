@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, ViewportSize, expect
 
 from tests.browser.conftest import keep_for_readme
 from tickets import services
@@ -123,7 +123,7 @@ def test_a_whole_job_done_offline_reaches_the_server_exactly_once(
 
     page.get_by_label("Caption").fill("Seal after cleaning")
     page.locator("#photo-file").set_input_files(
-        files=[{"name": "seal.png", "mimeType": "image/png", "buffer": camera_picture()}]
+        files=FilePayload(name="seal.png", mimeType="image/png", buffer=camera_picture())
     )
     expect(page.locator("ul.photos")).to_contain_text("Seal after cleaning")
     waiting(page, 5)
