@@ -13,14 +13,15 @@ from ninja import Query, Router
 
 from contracts import account360, schemas, selectors, services
 from contracts.health import accounts_by_risk
-from contracts.models import AccountTask, RenewalOpportunity
+from contracts.models import AccountTask, HealthScore, RenewalOpportunity
 from fieldservice import roles
 from fieldservice.api import ErrorOut
 from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, NotFound
 
 router = Router()
-ERRORS: dict[int, Any] = {code: ErrorOut for code in (401, 403, 404, 409, 422)}
+# 400: a body that is not JSON at all (ninja refuses it before validation).
+ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422)}
 
 
 def _require_account_manager(request: AuthedRequest) -> None:
@@ -46,7 +47,7 @@ def renewals(
     owner_id: int | None = None,
     stage: Query[list[RenewalOpportunity.Stage] | None] = None,
     max_days: int | None = Query(None, ge=0, le=3650, description="Key date within this many days"),
-    band: Query[list[str] | None] = None,
+    band: Query[list[HealthScore.Band] | None] = None,
 ) -> list[dict[str, Any]]:
     """Open renewals I may see, nearest key date first, with stage, value and health band."""
     _require_account_manager(request)
@@ -86,7 +87,7 @@ def renewal_quote(request: AuthedRequest, opportunity_id: int) -> FileResponse:
 
 
 @router.get("/tasks", response={200: list[schemas.TaskOut], **ERRORS}, tags=["renewals"])
-def my_tasks(request: AuthedRequest, status: AccountTask.Status = AccountTask.Status.OPEN) -> Any:
+def my_tasks(request: AuthedRequest, status: schemas.TaskStatus = AccountTask.Status.OPEN) -> Any:
     """My tasks (open by default), soonest due first."""
     _require_account_manager(request)
     return (

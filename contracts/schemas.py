@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
+from django.db.models import TextChoices
 from ninja import Field, Schema
+from pydantic import WithJsonSchema
 
 from contracts.models import AccountTask, RenewalOpportunity
+
+
+def _enum_schema(choices: type[TextChoices], name: str) -> dict[str, Any]:
+    return {"title": name, "type": "string", "enum": list(choices.values)}
+
+
+# django-ninja gathers every schema's definitions into one `components` section by class name,
+# so AccountTask.Status and WorkOrder.Status (both "Status"), and the two Kinds, overwrote
+# each other there: the schema said a work order's status was open/done/dismissed. Inline,
+# under names of their own, the task's cannot collide. (tests/faults/test_schemas_all_roles.py)
+TaskKind = Annotated[AccountTask.Kind, WithJsonSchema(_enum_schema(AccountTask.Kind, "TaskKind"))]
+TaskStatus = Annotated[AccountTask.Status, WithJsonSchema(_enum_schema(AccountTask.Status, "TaskStatus"))]
 
 
 class RenewalOut(Schema):
@@ -40,18 +54,18 @@ class StageIn(Schema):
 
 class TaskOut(Schema):
     id: int
-    kind: AccountTask.Kind
+    kind: TaskKind
     title: str
     account_id: int
     account_name: str = Field(..., alias="account.name")
     contract_id: int | None
     due_date: dt.date | None
-    status: AccountTask.Status
+    status: TaskStatus
     created_at: dt.datetime
 
 
 class TaskIn(Schema):
-    status: AccountTask.Status
+    status: TaskStatus
 
 
 class RiskOut(Schema):

@@ -296,6 +296,16 @@ def accounts_visible_to(user: User | AnonymousUser) -> QuerySet[Account]:
     return Account.objects.none()
 
 
+def back_office_accounts(user: User | AnonymousUser) -> QuerySet[Account] | None:
+    """The accounts whose records a user sees in the back office (the Django admin): None for
+    every account (admins, and dispatchers, who plan work at all of them); for anyone else the
+    same as on the web, accounts_visible_to (an account manager: the accounts they manage)."""
+    held = roles.user_roles(user)
+    if roles.ADMIN in held or roles.DISPATCHER in held:
+        return None
+    return accounts_visible_to(user)
+
+
 def opportunities_visible_to(user: User | AnonymousUser) -> QuerySet[RenewalOpportunity]:
     return RenewalOpportunity.objects.filter(contract__account__in=accounts_visible_to(user))
 

@@ -14,14 +14,17 @@ term; `contracts_close_renewed`, run daily by the renewal run, marks it renewed 
 end date has passed. Marking it renewed at once would leave its equipment uncovered for
 the weeks between the agreement and the end date.
 
-There is no contract event table (yet): each transition is logged. Lock order across the
-project: technician → work order → contract.
+Every change, whoever makes it and through whichever door (`source`: the renewal run, a page,
+the API, the back office), is recorded in the audit trail (fieldservice.audit) with its old and
+new values, in the same transaction. Lock order across the project: technician → work order →
+contract.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import User
@@ -37,7 +40,9 @@ from contracts.models import (
     RenewalOpportunity,
     ServiceContract,
 )
+from fieldservice.audit import Action, Image, Source, audit_entry, audit_record, changes_between, snapshot
 from fieldservice.errors import Conflict, Invalid
+from fieldservice.models import AuditEntry
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +73,39 @@ def _require(contract: ServiceContract, *allowed: str, action: str) -> None:
         )
 
 
-def _set_status(contract: ServiceContract, status: str, *, by: User | None) -> None:
+def contract_image(contract: ServiceContract) -> Image:
+    """What the audit trail compares: the contract's own fields, its SLA terms and the
+    equipment it covers, read from the database (not from what a form has cached)."""
+    image = snapshot(contract)
+    image["sla_terms"] = [
+        f"P{priority}: {response} h / {resolution} h"
+        for priority, response, resolution in ContractSLATerm.objects.filter(contract_id=contract.pk)
+        .order_by("priority")
+        .values_list("priority", "response_hours", "resolution_hours")
+    ]
+    image["coverage"] = [
+        f"{serial} (#{equipment_id})"
+        for equipment_id, serial in CoveredEquipment.objects.filter(contract_id=contract.pk)
+        .order_by("equipment__serial_number", "equipment_id")
+        .values_list("equipment_id", "equipment__serial_number")
+    ]
+    return image
+
+
+def _set_status(
+    contract: ServiceContract, status: str, *, by: User | None, source: str, note: str = ""
+) -> None:
     previous = contract.status
     contract.status = status
     contract.save(update_fields=["status", "updated_at"])
+    audit_record(
+        obj=contract,
+        action=Action.CHANGED,
+        by=by,
+        source=source,
+        changes={"status": [previous, status]},
+        note=note,
+    )
     logger.info(
         "Contract %s (%s): %s → %s by %s", contract.number, contract.pk, previous, status, by or "system"
     )
@@ -85,14 +119,16 @@ def _close_opportunity(contract: ServiceContract, stage: str) -> None:
 
 
 @transaction.atomic
-def contract_activate(*, contract: ServiceContract, by: User | None = None) -> ServiceContract:
+def contract_activate(
+    *, contract: ServiceContract, by: User | None = None, source: str = Source.TASK
+) -> ServiceContract:
     """Put a draft contract into force: from its start date it covers its equipment."""
     # Race: two people activating (or one activating while another cancels) the same draft.
     locked = _lock(contract)
     _require(locked, Status.DRAFT, action="activate")
     try:
         with transaction.atomic():
-            _set_status(locked, Status.ACTIVE, by=by)
+            _set_status(locked, Status.ACTIVE, by=by, source=source)
     except IntegrityError as error:
         raise Conflict(
             f"Another active contract already has the number {locked.number}.",
@@ -138,6 +174,7 @@ def contract_renew(
     today: dt.date | None = None,
     by: User | None = None,
     annual_value: Decimal | None = None,
+    source: str = Source.TASK,
 ) -> ServiceContract:
     """Create the successor of an active contract and link it; returns the successor.
 
@@ -189,15 +226,27 @@ def contract_renew(
         .values_list("equipment_id", flat=True)
     )
     _close_opportunity(locked, RenewalOpportunity.Stage.WON)
+    audit_record(
+        obj=successor,
+        action=Action.CREATED,
+        by=by,
+        source=source,
+        changes=changes_between(None, contract_image(successor)),
+        note=f"Renewal of {locked.number}",
+    )
     logger.info("Contract %s renewed as %s by %s", locked.number, successor.number, by or "system")
     if locked.end_date < today:
-        _set_status(locked, Status.RENEWED, by=by)
+        _set_status(locked, Status.RENEWED, by=by, source=source, note=f"Continues as {successor.number}")
     return successor
 
 
 @transaction.atomic
 def contract_expire(
-    *, contract: ServiceContract, today: dt.date | None = None, by: User | None = None
+    *,
+    contract: ServiceContract,
+    today: dt.date | None = None,
+    by: User | None = None,
+    source: str = Source.TASK,
 ) -> ServiceContract:
     """End an active contract that reached its end date without a renewal.
 
@@ -217,14 +266,14 @@ def contract_expire(
         )
     if ServiceContract.objects.filter(predecessor=locked).exists():
         raise Conflict(f"{locked.number} has been renewed.", code="contract_already_renewed")
-    _set_status(locked, Status.EXPIRED, by=by)
+    _set_status(locked, Status.EXPIRED, by=by, source=source)
     _close_opportunity(locked, RenewalOpportunity.Stage.LOST)
     return locked
 
 
 @transaction.atomic
 def contract_cancel(
-    *, contract: ServiceContract, by: User | None = None, reason: str = ""
+    *, contract: ServiceContract, by: User | None = None, reason: str = "", source: str = Source.TASK
 ) -> ServiceContract:
     """Cancel a draft or active contract now: its coverage stops today, not at its end date."""
     # Race: a cancellation and the renewal run's T0 (renew or expire) of the same contract.
@@ -235,27 +284,126 @@ def contract_cancel(
             f"{locked.number} has been renewed: cancel its successor instead.",
             code="contract_already_renewed",
         )
-    _set_status(locked, Status.CANCELLED, by=by)
+    _set_status(locked, Status.CANCELLED, by=by, source=source, note=reason)
     _close_opportunity(locked, RenewalOpportunity.Stage.LOST)
     if reason:
         logger.info("Contract %s cancelled: %s", locked.number, reason)
     return locked
 
 
+@transaction.atomic
 def contracts_close_renewed(*, today: dt.date | None = None) -> int:
     """Mark renewed every active contract whose end date has passed and whose successor
     exists. Returns how many. Safe to run any number of times."""
     today = today or timezone.localdate()
-    # One conditional UPDATE: a row that a concurrent cancel or expiry changed first no
-    # longer matches `status = active` when PostgreSQL re-checks it, so it is left alone.
-    count = ServiceContract.objects.filter(
-        Exists(ServiceContract.objects.filter(predecessor=OuterRef("pk"))),
-        status=Status.ACTIVE,
-        end_date__lt=today,
-    ).update(status=Status.RENEWED, updated_at=timezone.now())
-    if count:
-        logger.info("%s contract(s) ended and continue as their successors: marked renewed", count)
-    return count
+    # Race: a cancel or expiry of one of these contracts at the same moment. The lock waits
+    # for it, and PostgreSQL re-checks `status = active` on the locked row, so a contract
+    # another transaction changed first is left out (and left alone).
+    ending = list(
+        ServiceContract.objects.select_for_update(of=("self",))
+        .filter(
+            Exists(ServiceContract.objects.filter(predecessor=OuterRef("pk"))),
+            status=Status.ACTIVE,
+            end_date__lt=today,
+        )
+        .order_by("pk")
+    )
+    if not ending:
+        return 0
+    ServiceContract.objects.filter(pk__in=[contract.pk for contract in ending]).update(
+        status=Status.RENEWED, updated_at=timezone.now()
+    )
+    AuditEntry.objects.bulk_create(
+        audit_entry(
+            obj=contract,
+            action=Action.CHANGED,
+            by=None,
+            source=Source.TASK,
+            changes={"status": [Status.ACTIVE, Status.RENEWED]},
+            note="Ended; continues as its successor",
+        )
+        for contract in ending
+    )
+    logger.info("%s contract(s) ended and continue as their successors: marked renewed", len(ending))
+    return len(ending)
+
+
+# --- edits as a whole (the back office, imports) ------------------------------------------------------
+
+
+@transaction.atomic
+def contract_save(
+    *,
+    contract: ServiceContract,
+    by: User | None,
+    source: str,
+    save_related: Callable[[], None] | None = None,
+) -> ServiceContract:
+    """Save a contract edited as a whole (the back office's form) and record what changed,
+    SLA terms and coverage included: `save_related` writes the rows edited with it (the
+    form's inlines) before the after-image is taken, so one entry holds the whole edit.
+
+    The back office may correct any field, the status included; the lifecycle services
+    above are the way for everyone else.
+    """
+    before = None
+    if contract.pk is not None:
+        # Race: two people saving the same contract; the second's before-image is the first's result.
+        before = contract_image(_lock(contract))
+    contract.save()
+    if save_related is not None:
+        save_related()
+    audit_record(
+        obj=contract,
+        action=Action.CREATED if before is None else Action.CHANGED,
+        by=by,
+        source=source,
+        changes=changes_between(before, contract_image(ServiceContract.objects.get(pk=contract.pk))),
+    )
+    return contract
+
+
+@transaction.atomic
+def contract_terms_change(
+    *,
+    contracts: Iterable[ServiceContract],
+    by: User | None,
+    source: str,
+    change: Callable[[], None],
+) -> None:
+    """Change SLA terms or covered equipment on their own (the back office's lists of them)
+    and record the difference under each contract concerned (a covered unit moved from one
+    contract to another concerns both)."""
+    locked = [_lock(contract) for contract in sorted({c.pk: c for c in contracts}.values(), key=_pk)]
+    before = {contract.pk: contract_image(contract) for contract in locked}
+    change()
+    for contract in locked:
+        audit_record(
+            obj=contract,
+            action=Action.CHANGED,
+            by=by,
+            source=source,
+            changes=changes_between(before[contract.pk], contract_image(contract)),
+        )
+
+
+def _pk(contract: ServiceContract) -> int:
+    return int(contract.pk)
+
+
+@transaction.atomic
+def contract_delete(*, contract: ServiceContract, by: User | None, source: str) -> None:
+    """Delete a contract (the back office only), keeping in the audit trail what it was.
+    A contract that work orders refer to cannot be deleted (ProtectedError): cancel it."""
+    locked = _lock(contract)
+    audit_record(
+        obj=locked,
+        action=Action.DELETED,
+        by=by,
+        source=source,
+        changes=changes_between(contract_image(locked), None),
+    )
+    locked.delete()
 
 
 # --- the account manager's own moves ---------------------------------------------------------------

@@ -17,6 +17,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from fieldservice.auth import session_or_token
 from fieldservice.errors import DomainError
 from fieldservice.middleware import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_unavailable_logged
+from fieldservice.parsers import TextParser
 
 api = NinjaAPI(
     title="Fieldservice API",
@@ -29,6 +30,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api-v1",
     auth=session_or_token,
+    parser=TextParser(),
 )
 
 

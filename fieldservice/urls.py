@@ -10,12 +10,15 @@ from mobile_api.api import api as mobile_api
 admin.site.site_header = "Fieldservice"
 admin.site.site_title = _("Fieldservice back office")
 admin.site.index_title = _("Back office")
+# The back office's login counts failed attempts like the web login (fieldservice.web).
+admin.site.login_form = web.AdminLoginForm
 
 urlpatterns = [
     path("", web.home, name="home"),
     path("login/", web.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/login/", web.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("api/mobile/v1/", mobile_api.urls),

@@ -20,6 +20,7 @@ from fieldservice import ratelimit, roles
 from fieldservice.api import ErrorOut, install_error_handlers
 from fieldservice.errors import DomainError, Invalid
 from fieldservice.models import ApiToken
+from fieldservice.parsers import TextParser
 from fieldservice.tokens import token_issue, token_revoke
 from mobile_api import schemas, selectors, services, sync
 from mobile_api.auth import MobileTokenAuth, TechnicianRequest
@@ -38,6 +39,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api-mobile-v1",
     auth=MobileTokenAuth(),
+    parser=TextParser(),
 )
 install_error_handlers(api)
 

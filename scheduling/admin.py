@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from fieldservice.admin import AccountScopedAdmin
 from fieldservice.admin_geo import WktGeometryAdmin
 from scheduling.models import (
     Absence,
@@ -50,7 +51,7 @@ class TechnicianSkillAdmin(admin.ModelAdmin):
 
 
 @admin.register(PreferredTechnician)
-class PreferredTechnicianAdmin(admin.ModelAdmin):
+class PreferredTechnicianAdmin(AccountScopedAdmin, admin.ModelAdmin):
     list_display = ["account", "technician", "rank"]
     search_fields = ["account__name", "technician__employee_code"]
     autocomplete_fields = ["account", "technician"]

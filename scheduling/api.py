@@ -15,7 +15,8 @@ from scheduling.models import ScheduleRun, Territory
 from tickets.selectors import work_order_get
 
 router = Router()
-ERRORS: dict[int, Any] = {code: ErrorOut for code in (401, 403, 404, 409, 422)}
+# 400: a body that is not JSON at all (ninja refuses it before validation).
+ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422)}
 
 
 def _require_planner(request: AuthedRequest) -> None:

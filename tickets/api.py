@@ -9,13 +9,14 @@ from django.contrib.auth.models import User
 from django.http import FileResponse
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from assets.models import Equipment, Site
 from fieldservice import roles
 from fieldservice.api import ErrorOut
 from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, Invalid, NotFound
+from fieldservice.pagination import LimitOffset
 from tickets import records, schemas, selectors, services
 from tickets.models import Attachment, WorkOrder
 
@@ -30,7 +31,7 @@ def _require_planner(user: Any) -> None:
 
 
 @router.get("", response={200: list[schemas.WorkOrderOut], **ERRORS})
-@paginate(LimitOffsetPagination)
+@paginate(LimitOffset)
 def list_work_orders(request: AuthedRequest, query: Query[schemas.WorkOrderQuery]) -> Any:
     """Work orders you may see, newest first, filtered and paginated (`limit`, `offset`)."""
     boundary = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from decimal import Decimal
 
 from django.conf import settings
@@ -32,6 +33,13 @@ MAGIC_NUMBERS = {
 }
 SNIFF_BYTES = 16
 SECONDS_PER_DAY = Decimal(24 * 60 * 60)
+# A daily usage measured over less than this is noise (two reads minutes apart, a typo put
+# right), and can be too large for Equipment.average_daily_usage: the average stays as it was.
+MIN_USAGE_SPAN = dt.timedelta(days=1)
+_usage_field = Equipment._meta.get_field("average_daily_usage")
+USAGE_CEILING = Decimal(10) ** (_usage_field.max_digits - _usage_field.decimal_places)
+
+logger = logging.getLogger(__name__)
 
 
 def _lock_for_recording(work_order: WorkOrder) -> WorkOrder:
@@ -270,10 +278,18 @@ def meter_reading_record(
         .order_by("read_at")
         .first()
     ) or previous
-    if oldest_in_window is not None and at > oldest_in_window.read_at:
+    if oldest_in_window is not None and at - oldest_in_window.read_at >= MIN_USAGE_SPAN:
         days = Decimal((at - oldest_in_window.read_at).total_seconds()) / SECONDS_PER_DAY
-        daily_usage = (value - oldest_in_window.value) / days
-        Equipment.objects.filter(pk=locked.equipment_id).update(average_daily_usage=round(daily_usage, 2))
+        daily_usage = round((value - oldest_in_window.value) / days, 2)
+        if daily_usage < USAGE_CEILING:
+            Equipment.objects.filter(pk=locked.equipment_id).update(average_daily_usage=daily_usage)
+        else:
+            logger.warning(
+                "Meter reading %s of unit %s implies %s per day: implausible, average kept",
+                value,
+                locked.equipment_id,
+                daily_usage,
+            )
     payload = {"kind": kind, "value": value}
     _event(locked, EventType.METER_READ, by=by, at=at, payload=payload, key=idempotency_key)
     return reading

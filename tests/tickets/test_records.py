@@ -177,3 +177,31 @@ def test_meter_reading_goes_up_and_refreshes_usage(tech_a: User) -> None:
     job.equipment.refresh_from_db()
     assert job.equipment.average_daily_usage == Decimal("20.00")
     assert job.events.filter(type="meter_read").count() == 1
+
+
+def test_a_meter_jump_too_soon_or_too_big_to_average_keeps_the_reading_and_the_average(tech_a: User) -> None:
+    """Found by the schema tests: 1 h, then 6371 h a second later, overflowed the average (500)."""
+    job = on_site(tech_a)
+    assert job.equipment is not None
+    job.equipment.average_daily_usage = Decimal("8.00")
+    job.equipment.save()
+    records.meter_reading_record(
+        work_order=job, kind="operating_hours", value=Decimal(1), by=tech_a, at=START
+    )
+    records.meter_reading_record(
+        work_order=job,
+        kind="operating_hours",
+        value=Decimal(6371),
+        by=tech_a,
+        at=START + dt.timedelta(seconds=1),
+    )
+    records.meter_reading_record(
+        work_order=job,
+        kind="operating_hours",
+        value=Decimal("999999999999"),
+        by=tech_a,
+        at=START + dt.timedelta(days=2),
+    )
+    job.equipment.refresh_from_db()
+    assert job.equipment.average_daily_usage == Decimal("8.00")
+    assert MeterReading.objects.filter(equipment=job.equipment).count() == 3
