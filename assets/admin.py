@@ -1,7 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
 
 from assets import services
+from assets.importing import admin_views as import_views
 from assets.models import (
     Account,
     ChecklistTemplate,
@@ -12,33 +17,56 @@ from assets.models import (
     MeterReading,
     Site,
 )
+from fieldservice import roles
+from fieldservice.admin import AccountScopedAdmin, AuditHistoryInline, acting_user
 from fieldservice.admin_geo import WktGeometryAdmin
+from fieldservice.audit import Source
 
 
-class SiteInline(admin.TabularInline):
+class SiteInline(AccountScopedAdmin, admin.TabularInline):
     model = Site
     fields = ["name", "city", "time_zone", "access_opens", "access_closes"]
     extra = 0
     show_change_link = True
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(AccountScopedAdmin, admin.TabularInline):
     model = Contact
     fields = ["name", "title", "email", "phone", "site", "is_primary"]
     extra = 0
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(AccountScopedAdmin, admin.ModelAdmin):
+    account_path = ""
     list_display = ["name", "industry", "tier", "annual_contract_value", "currency", "account_manager"]
     list_filter = ["industry", "tier", "account_manager"]
     search_fields = ["name", "external_id"]
     autocomplete_fields = ["account_manager"]
     inlines = [SiteInline, ContactInline]
 
+    def get_urls(self) -> list[URLPattern]:
+        # The CSV import of every kind hangs off the accounts, where a new customer starts.
+        guarded = self.admin_site.admin_view
+        return [
+            path("import/", guarded(import_views.import_view), name="assets_import_csv"),
+            path(
+                "import/report/<str:token>/",
+                guarded(import_views.import_report_view),
+                name="assets_import_csv_report",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_import_csv": roles.has_role(request.user, roles.ADMIN)}
+        return super().changelist_view(request, extra_context)
+
 
 @admin.register(Site)
-class SiteAdmin(WktGeometryAdmin):
+class SiteAdmin(AccountScopedAdmin, WktGeometryAdmin):
     list_display = ["name", "account", "city", "time_zone", "access_opens", "access_closes"]
     list_filter = ["city", "time_zone", "account__industry"]
     search_fields = ["name", "address", "account__name", "external_id"]
@@ -47,7 +75,7 @@ class SiteAdmin(WktGeometryAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(AccountScopedAdmin, admin.ModelAdmin):
     list_display = ["name", "account", "site", "title", "email", "phone", "is_primary"]
     list_filter = ["is_primary", "language"]
     search_fields = ["name", "email", "phone", "account__name"]
@@ -69,7 +97,8 @@ class EquipmentModelAdmin(admin.ModelAdmin):
     search_fields = ["manufacturer", "model_number", "name"]
 
 
-class MeterReadingInline(admin.TabularInline):
+class MeterReadingInline(AccountScopedAdmin, admin.TabularInline):
+    account_path = "equipment__site__account"
     model = MeterReading
     fields = ["kind", "value", "read_at", "source"]
     extra = 0
@@ -78,7 +107,8 @@ class MeterReadingInline(admin.TabularInline):
 
 
 @admin.register(Equipment)
-class EquipmentAdmin(admin.ModelAdmin):
+class EquipmentAdmin(AccountScopedAdmin, admin.ModelAdmin):
+    account_path = "site__account"
     list_display = [
         "serial_number",
         "equipment_model",
@@ -92,16 +122,25 @@ class EquipmentAdmin(admin.ModelAdmin):
     search_fields = ["serial_number", "asset_tag", "external_id", "site__name", "site__account__name"]
     autocomplete_fields = ["site", "equipment_model", "parent"]
     readonly_fields = ["manufacturer"]
-    inlines = [MeterReadingInline]
+    inlines = [MeterReadingInline, AuditHistoryInline]
     list_select_related = ["equipment_model", "site", "site__account"]
     date_hierarchy = "install_date"
 
+    # Through the services, which record every change in the audit trail (its Change history).
     def save_model(self, request: HttpRequest, obj: Equipment, form: object, change: bool) -> None:
-        services.equipment_save(equipment=obj)
+        services.equipment_save(equipment=obj, by=acting_user(request), source=Source.ADMIN)
+
+    def delete_model(self, request: HttpRequest, obj: Equipment) -> None:
+        services.equipment_delete(equipment=obj, by=acting_user(request), source=Source.ADMIN)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Equipment]) -> None:
+        for unit in queryset.order_by("pk"):
+            services.equipment_delete(equipment=unit, by=acting_user(request), source=Source.ADMIN)
 
 
 @admin.register(MeterReading)
-class MeterReadingAdmin(admin.ModelAdmin):
+class MeterReadingAdmin(AccountScopedAdmin, admin.ModelAdmin):
+    account_path = "equipment__site__account"
     list_display = ["equipment", "kind", "value", "read_at", "source"]
     list_filter = ["kind", "source"]
     search_fields = ["equipment__serial_number"]
@@ -117,7 +156,8 @@ class ChecklistTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(MaintenancePlan)
-class MaintenancePlanAdmin(admin.ModelAdmin):
+class MaintenancePlanAdmin(AccountScopedAdmin, admin.ModelAdmin):
+    account_path = "equipment__site__account"
     list_display = ["name", "equipment", "trigger", "schedule", "interval_days", "meter_interval", "active"]
     list_filter = ["trigger", "schedule", "active", "required_skill"]
     search_fields = ["name", "equipment__serial_number", "equipment__site__account__name"]
