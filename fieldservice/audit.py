@@ -75,8 +75,10 @@ def audit_entry(
     source: str,
     changes: Mapping[str, list[Any]],
     note: str = "",
+    object_repr: str | None = None,
 ) -> AuditEntry:
-    """An unsaved entry, for callers that write many at once (bulk_create)."""
+    """An unsaved entry, for callers that write many at once (bulk_create). They may name
+    the object themselves: str() of equipment reads its model, a query per row."""
     if source not in Source.values:
         raise ValueError(f"Unknown audit source {source!r}.")
     return AuditEntry(
@@ -84,7 +86,7 @@ def audit_entry(
         source=source,
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
         object_id=obj.pk,
-        object_repr=str(obj)[:200],
+        object_repr=(str(obj) if object_repr is None else object_repr)[:200],
         action=action,
         changes=dict(changes),
         note=note[:300],

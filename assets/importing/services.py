@@ -110,6 +110,7 @@ def _audit(spec: Kind[Any], plan: Plan[Any], *, by: AbstractBaseUser | Anonymous
             by=by,
             source=audit.Source.IMPORT,
             changes=audit.changes_between(None, {f.attname: getattr(obj, f.attname) for f in fields}),
+            object_repr=_name(obj),
         )
         for _row, obj in plan.creates
     ]
@@ -122,8 +123,15 @@ def _audit(spec: Kind[Any], plan: Plan[Any], *, by: AbstractBaseUser | Anonymous
             changes=audit.changes_between(
                 plan.before.get(obj.pk, {}), {name: getattr(obj, name) for name in changed}
             ),
+            object_repr=_name(obj),
         )
         for _row, obj, changed in plan.updates
         if changed
     ]
     AuditEntry.objects.bulk_create(entries, batch_size=AUDIT_BATCH)
+
+
+def _name(obj: Any) -> str:
+    """How the audit list names an imported row, from its own fields (no related lookups)."""
+    label = getattr(obj, "serial_number", None) or getattr(obj, "number", None) or ""
+    return f"{obj.external_id} {label}".strip()
