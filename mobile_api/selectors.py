@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -81,10 +82,13 @@ def was_mine(*, user: User, job_id: int) -> bool:
 def change_stamp(*, user: User) -> str:
     """Changes whenever a change of one of my jobs commits (TechnicianChangeStamp, bumped by
     the job-change triggers): one primary-key read."""
-    stamp = (
-        TechnicianChangeStamp.objects.filter(technician_id=user.pk)
-        .values_list("changes", "last_txid")
-        .first()
-    )
+    # Plain SQL: the app polls the jobs list all day and this read is on every call; the
+    # ORM's query building cost 0.3 ms of CPU here, 15 % of a cached jobs list.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT changes, last_txid FROM {TechnicianChangeStamp._meta.db_table} WHERE technician_id = %s",
+            [user.pk],
+        )
+        stamp = cursor.fetchone()
     changes, last_txid = stamp or (0, 0)
     return f"{changes}-{last_txid}"
