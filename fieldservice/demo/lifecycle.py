@@ -157,25 +157,27 @@ class Recorder:
             return CHECKLISTS[wo.unit.model.category][1]
         return ()
 
+    def _unanswered(self, wo: WorkOrderPlan, position: int, item: ChecklistItemSpec) -> dict[str, Any]:
+        label, kind, unit, required, _bounds = item
+        return {
+            "id": self._id("checklist"),
+            "work_order_id": wo.id,
+            "position": position,
+            "label": label,
+            "kind": kind,
+            "unit": unit,
+            "required": required,
+            "result": "",
+            "value": None,
+            "text": "",
+            "answered_at": None,
+            "answered_by_id": None,
+        }
+
     def _checklist_to_fill(self, wo: WorkOrderPlan) -> None:
         """An open job carries its checklist unanswered, for the technician app to fill."""
-        for position, (label, kind, unit, required, _bounds) in enumerate(self._checklist_items(wo), start=1):
-            self.checklist.append(
-                {
-                    "id": self._id("checklist"),
-                    "work_order_id": wo.id,
-                    "position": position,
-                    "label": label,
-                    "kind": kind,
-                    "unit": unit,
-                    "required": required,
-                    "result": "",
-                    "value": None,
-                    "text": "",
-                    "answered_at": None,
-                    "answered_by_id": None,
-                }
-            )
+        for position, item in enumerate(self._checklist_items(wo), start=1):
+            self.checklist.append(self._unanswered(wo, position, item))
 
     def _checklist(self, wo: WorkOrderPlan) -> None:
         if wo.plan is None or wo.plan.template is None:
@@ -185,19 +187,11 @@ class Recorder:
         items = CHECKLISTS[wo.plan.template.category][1]
         fail_p = CHECK_FAIL_BASE + CHECK_FAIL_SPAN * (1 - wo.quality)
         span = wo.actual_end - wo.actual_start
-        for position, (label, kind, unit, required, bounds) in enumerate(items, start=1):
+        for position, item in enumerate(items, start=1):
+            _label, kind, _unit, _required, bounds = item
             failed = rng.random() < fail_p
             row = {
-                "id": self._id("checklist"),
-                "work_order_id": wo.id,
-                "position": position,
-                "label": label,
-                "kind": kind,
-                "unit": unit,
-                "required": required,
-                "result": "",
-                "value": None,
-                "text": "",
+                **self._unanswered(wo, position, item),
                 "answered_at": wo.actual_start + span * position / (len(items) + 1),
                 "answered_by_id": wo.technician.user_id,
             }
