@@ -3,10 +3,14 @@ an admin. Each is a real user in its role group (groups come from a migration)."
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 
 from fieldservice import roles
 from tests import factories
@@ -83,3 +87,15 @@ def tech_a(db: None) -> User:
 @pytest.fixture
 def tech_b(db: None) -> User:
     return factories.user(username="tech02", role=roles.TECHNICIAN)
+
+
+@contextlib.contextmanager
+def own_cache_keys(settings: Any, name: str) -> Iterator[None]:
+    """This test's cache entries (failed-login counters, cached answers) under a key prefix of
+    its own, deleted afterwards: Redis outlives the test database and is shared by runs."""
+    prefix = f"fieldservice-test-{name}-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    yield
+    redis = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    for key in redis.scan_iter(match=f"{prefix}*"):
+        redis.delete(key)

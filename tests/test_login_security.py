@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from io import StringIO
 from typing import Any
@@ -20,7 +19,6 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import Client, RequestFactory
@@ -31,6 +29,7 @@ from fieldservice import roles
 from fieldservice.models import ApiToken
 from fieldservice.tokens import token_issue
 from tests import factories
+from tests.conftest import own_cache_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -40,12 +39,8 @@ MOBILE = "/api/mobile/v1"
 @pytest.fixture(autouse=True)
 def _own_rate_limit_keys(settings: Any) -> Iterator[None]:
     """Failed logins are counted in the real Redis: this test's counters are its own."""
-    prefix = f"fieldservice-test-login-{uuid.uuid4().hex[:12]}"
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
-    yield
-    redis = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-    for key in redis.scan_iter(match=f"{prefix}*"):
-        redis.delete(key)
+    with own_cache_keys(settings, "login"):
+        yield
 
 
 @pytest.fixture

@@ -44,7 +44,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -66,6 +65,7 @@ from fieldservice.tokens import token_issue
 from mobile_api.api import api as mobile_api
 from scheduling.models import Absence, Assignment, PreferredTechnician, ScheduleRun, Technician
 from tests import factories
+from tests.conftest import own_cache_keys
 from tests.mobile_api.conftest import ADVANCE, PATH_TO, PNG
 from tickets import records
 from tickets import services as work_orders
@@ -545,12 +545,8 @@ def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
     """Files in a temporary media root; failed logins and cached answers under this test's
     own cache prefix (Redis outlives the test database)."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    prefix = f"fieldservice-test-matrix-{uuid.uuid4().hex[:12]}"
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
-    yield
-    redis = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-    for key in redis.scan_iter(match=f"{prefix}*"):
-        redis.delete(key)
+    with own_cache_keys(settings, "matrix"):
+        yield
 
 
 def _job(*, technician: User, site: Any, status: str, by: User, checklist: bool = True) -> WorkOrder:

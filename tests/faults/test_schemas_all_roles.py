@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 import schemathesis
 from django.conf import settings as django_settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.signals import request_finished, request_started
@@ -51,6 +50,7 @@ from fieldservice.wsgi import application
 from mobile_api.api import api as mobile_api
 from scheduling.models import ScheduleRun
 from tests import factories
+from tests.conftest import own_cache_keys
 from tickets import records
 from tickets import services as work_orders
 from tickets.models import ServiceReport, WorkOrder
@@ -98,12 +98,8 @@ def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
     """Uploads in a temporary media root; failed logins (generated /auth/token calls) and cached
     answers under this test's own cache prefix, deleted afterwards."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    prefix = f"fieldservice-test-schemas-{uuid.uuid4().hex[:12]}"
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
-    yield
-    redis = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-    for key in redis.scan_iter(match=f"{prefix}*"):
-        redis.delete(key)
+    with own_cache_keys(settings, "schemas"):
+        yield
 
 
 @pytest.fixture

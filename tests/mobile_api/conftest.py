@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from assets.models import Site
 from tests import factories
+from tests.conftest import own_cache_keys
 from tickets import services
 from tickets.models import WorkOrder
 
@@ -75,12 +75,8 @@ def login(username: str) -> App:
 
 @pytest.fixture(autouse=True)
 def _own_rate_limit_keys(settings: Any) -> Iterator[None]:
-    prefix = f"fieldservice-test-mobile-{uuid.uuid4().hex[:12]}"
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
-    yield
-    redis = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-    for key in redis.scan_iter(match=f"{prefix}*login-failures*"):
-        redis.delete(key)
+    with own_cache_keys(settings, "mobile"):
+        yield
 
 
 @pytest.fixture(autouse=True)
