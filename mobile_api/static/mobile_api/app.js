@@ -151,7 +151,7 @@
           class: "primary",
           onclick: async () => {
             await Outbox.discard(entry.seq);
-            if (gone && current_is(entry.jobId)) location.hash = "#/today";
+            if (gone && showingJob(entry.jobId)) location.hash = "#/today";
             else render();
           },
         },
@@ -160,7 +160,7 @@
     );
   }
 
-  const current_is = (jobId) => current.page === "job" && current.id === jobId;
+  const showingJob = (jobId) => current.page === "job" && current.id === jobId;
 
   function actionLabel(entry) {
     if (entry.kind === "event") return t(`event:${entry.body.type}`);
@@ -416,13 +416,18 @@
     return section(t("Checklist"), form);
   }
 
+  function partsList(job) {
+    if (!job.parts.length) return null;
+    return h("ul", { class: "parts" }, job.parts.map((p) => h("li", {}, `${Number(p.quantity)} × ${p.part_number} ${p.description}`)));
+  }
+
   function partsSection(job) {
     const number = h("input", { id: "part-number", required: true, autocapitalize: "characters" });
     const description = h("input", { id: "part-description" });
     const quantity = h("input", { id: "part-quantity", type: "number", min: "0.001", step: "any", inputmode: "decimal", value: "1", required: true });
     return section(
       t("Parts used"),
-      job.parts.length ? h("ul", { class: "parts" }, job.parts.map((p) => h("li", {}, `${Number(p.quantity)} × ${p.part_number} ${p.description}`))) : null,
+      partsList(job),
       h(
         "form",
         {
@@ -585,7 +590,7 @@
     return section(
       t("Recorded on site"),
       answered.length ? h("ul", {}, answered.map((i) => h("li", {}, `${i.label}: ${i.result ? t(`result:${i.result}`) : i.value ?? i.text}`))) : null,
-      job.parts.length ? h("ul", { class: "parts" }, job.parts.map((p) => h("li", {}, `${Number(p.quantity)} × ${p.part_number} ${p.description}`))) : null,
+      partsList(job),
       photos.length ? h("ul", { class: "photos" }, photos.map((a) => h("li", {}, `${t("Photo")}: ${a.caption || "—"}`))) : null,
       job.signed_by ? h("p", { class: "signed" }, t("Signed by {name}", { name: job.signed_by })) : null,
       job.resolution ? h("p", {}, job.resolution) : null,

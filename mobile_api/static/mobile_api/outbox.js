@@ -187,9 +187,7 @@ const Outbox = (() => {
     return {
       pending: entries.filter((e) => e.state === "pending"),
       problems: entries.filter((e) => e.state !== "pending"),
-      sending: draining !== null,
       lastError,
-      nextRetry: retryTimer !== null && failures > 0,
     };
   }
 
