@@ -14,9 +14,10 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from fieldservice import clock
 
 WEEKDAYS_MON_TO_FRI = [0, 1, 2, 3, 4]
 
@@ -34,7 +35,7 @@ def default_weekdays() -> list[int]:
 
 class TimestampedModel(models.Model):
     # A default rather than auto_now_add, so imports and the demo's history can set it.
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=clock.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

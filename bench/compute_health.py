@@ -28,11 +28,11 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
 from assets.models import Account, Equipment  # noqa: E402
 from contracts.health import health_compute, health_inputs  # noqa: E402
 from contracts.rfm import rfm_tiers  # noqa: E402
+from fieldservice import clock  # noqa: E402
 from tickets.models import Survey, WorkOrder  # noqa: E402
 
 
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="commit the snapshots of the last run")
     args = parser.parse_args()
-    today = args.today or timezone.localdate()
+    today = args.today or clock.today()
     print(
         f"accounts {Account.objects.count():,}  equipment {Equipment.objects.count():,}  "
         f"work orders {WorkOrder.objects.count():,}  surveys {Survey.objects.count():,}  today {today}"

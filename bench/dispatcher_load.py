@@ -84,15 +84,14 @@ def check_demo_data(username: str) -> Demo:
 
     from django.contrib.auth.models import User
     from django.db import connection
-    from django.utils import timezone
 
-    from fieldservice import roles
+    from fieldservice import clock, roles
     from scheduling.models import Territory
 
     territories = list(Territory.objects.order_by("pk").values_list("pk", "name"))
     present = User.objects.filter(username=username, is_active=True).exists()
     logins = User.objects.filter(groups__name=roles.DISPATCHER, is_active=True).count()
-    today = timezone.localdate()
+    today = clock.today()
     connection.close()
     if not present or not territories:
         print(

@@ -248,9 +248,15 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    port: int, workers: int, threads: int, log: Any, env: dict[str, str] | None = None
+    port: int,
+    workers: int,
+    threads: int,
+    log: Any,
+    env: dict[str, str] | None = None,
+    launch: Callable[[list[str]], list[str]] = lambda command: command,
 ) -> subprocess.Popen[bytes]:
-    """gunicorn serving the app on loopback (its own process group), once /api/v1/health answers."""
+    """gunicorn serving the app on loopback (its own process group), once /api/v1/health answers.
+    `launch` rewrites the command (the tests run it with a pinned clock)."""
     command = [
         sys.executable,
         "-m",
@@ -270,7 +276,7 @@ def start_gunicorn(
         "warning",
     ]
     server = subprocess.Popen(
-        command,
+        launch(command),
         cwd=ROOT,
         start_new_session=True,
         env=env if env is not None else dict(os.environ),
@@ -366,7 +372,8 @@ def completion(job: dict[str, Any]) -> dict[str, Any]:
 
 def next_event(job: dict[str, Any]) -> dict[str, Any]:
     """The event a technician posts next on `job` (as the app shows it; its status in ADVANCING)."""
-    event: dict[str, Any] = {"at": dt.datetime.now(dt.UTC).isoformat(), "version": job["version"]}
+    at = dt.datetime.now(dt.UTC).isoformat()  # device clock: the phone stamps its own events
+    event: dict[str, Any] = {"at": at, "version": job["version"]}
     if job["status"] == "in_progress":
         event |= {"type": "completed", **completion(job)}
     else:

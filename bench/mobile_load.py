@@ -235,7 +235,9 @@ def main() -> None:
     worker = start_celery(log) if args.with_worker else None
     try:
         stats, tokens = Stats(), list[str]()
-        date = dt.date.today() + dt.timedelta(days=args.day)
+        from fieldservice import clock  # Django is set up by check_demo_data
+
+        date = clock.today() + dt.timedelta(days=args.day)
         day = Day(
             deadline=time.monotonic() + args.duration,
             think=args.think,

@@ -48,10 +48,10 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
 from assets.models import Account  # noqa: E402
 from contracts.health import health_compute  # noqa: E402
+from fieldservice import clock  # noqa: E402
 from scheduling.models import Territory  # noqa: E402
 
 LARGEST = 3  # accounts, by equipment and by work orders
@@ -101,7 +101,7 @@ def _account_pages(*, sample: int, seed: int, fallback: User) -> list[Page]:
 
 def pages(*, sample: int, seed: int) -> list[Page]:
     dispatcher, manager, admin = _user("dispatcher"), _user("manager"), _user("admin")
-    today = timezone.localdate()
+    today = clock.today()
     days = {"today": today, "tomorrow": today + dt.timedelta(days=1)}
     territories = [
         (str(pk), name) for pk, name in Territory.objects.order_by("name").values_list("pk", "name")

@@ -8,13 +8,12 @@ An account manager sees only the accounts they manage; admins see all; other rol
 from typing import Any
 
 from django.http import FileResponse
-from django.utils import timezone
 from ninja import Query, Router
 
 from contracts import account360, schemas, selectors, services
 from contracts.health import accounts_by_risk
 from contracts.models import AccountTask, HealthScore, RenewalOpportunity
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.api import ErrorOut
 from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, NotFound
@@ -53,7 +52,7 @@ def renewals(
     _require_account_manager(request)
     return account360.renewals_pipeline(
         user=request.auth,
-        today=timezone.localdate(),
+        today=clock.today(),
         owner_id=owner_id,
         stages=stage,
         max_days=max_days,
@@ -70,7 +69,7 @@ def move_renewal(request: AuthedRequest, opportunity_id: int, payload: schemas.S
     moved = services.opportunity_stage_set(
         opportunity=opportunity, stage=payload.stage, by=request.auth, proposed_value=payload.proposed_value
     )
-    return account360.renewal_row(moved, today=timezone.localdate())
+    return account360.renewal_row(moved, today=clock.today())
 
 
 @router.get("/renewals/{int:opportunity_id}/quote.pdf", response={200: None, **ERRORS}, tags=["renewals"])
@@ -112,7 +111,7 @@ def accounts_at_risk(request: AuthedRequest, limit: int = Query(20, ge=1, le=500
     """My accounts ranked by risk: (100 − health) × annual value × urgency of the key date."""
     _require_account_manager(request)
     mine = set(selectors.accounts_visible_to(request.auth).values_list("pk", flat=True))
-    return [row for row in accounts_by_risk(today=timezone.localdate()) if row.account_id in mine][:limit]
+    return [row for row in accounts_by_risk(today=clock.today()) if row.account_id in mine][:limit]
 
 
 @router.get("/accounts/{int:account_id}", response={200: schemas.Account360Out, **ERRORS}, tags=["accounts"])
@@ -120,4 +119,4 @@ def account_view(request: AuthedRequest, account_id: int) -> dict[str, Any]:
     """One account whole: contacts, sites, equipment with coverage, contracts, work, health and
     its 12-month trend, and the renewal under way."""
     _require_account_manager(request)
-    return account360.account_360(user=request.auth, account_id=account_id, today=timezone.localdate())
+    return account360.account_360(user=request.auth, account_id=account_id, today=clock.today())

@@ -54,11 +54,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.utils import timezone
 
 from contracts import health_sql
 from contracts.models import HealthScore, ServiceContract
 from contracts.rfm import rfm_tiers
+from fieldservice import clock
 from tickets.models import WorkOrder
 from tickets.pm import PM_WINDOW_GRACE_DAYS
 
@@ -291,7 +291,7 @@ def health_inputs(dates: Sequence[dt.date]) -> list[Inputs]:
         "sentiment_days": SENTIMENT_HORIZON_HALF_LIVES * settings.HEALTH_SENTIMENT_HALF_LIFE_DAYS,
         "half_life": settings.HEALTH_SENTIMENT_HALF_LIFE_DAYS,
         "pm_grace_days": PM_WINDOW_GRACE_DAYS,
-        "now": timezone.now(),
+        "now": clock.now(),
     }
     with connection.cursor() as cursor:
         cursor.execute(health_sql.HEALTH_INPUTS_SQL, params)
@@ -309,7 +309,7 @@ def health_snapshots(dates: Sequence[dt.date]) -> list[Snapshot]:
 
 
 def _today() -> dt.date:
-    return timezone.localdate()
+    return clock.today()
 
 
 @transaction.atomic
@@ -354,7 +354,9 @@ def _upsert(snapshots: Iterable[Snapshot]) -> None:
     ]
     if rows:
         with connection.cursor() as cursor:
-            cursor.execute(health_sql.UPSERT_SQL, {"rows": json.dumps(rows, ensure_ascii=False)})
+            cursor.execute(
+                health_sql.UPSERT_SQL, {"rows": json.dumps(rows, ensure_ascii=False), "now": clock.now()}
+            )
 
 
 def _alert(entered_red: list[Snapshot]) -> None:
@@ -374,7 +376,9 @@ def _alert(entered_red: list[Snapshot]) -> None:
     if not rows:
         return
     with connection.cursor() as cursor:
-        cursor.execute(health_sql.ALERT_SQL, {"rows": json.dumps(rows, ensure_ascii=False)})
+        cursor.execute(
+            health_sql.ALERT_SQL, {"rows": json.dumps(rows, ensure_ascii=False), "now": clock.now()}
+        )
         created = cursor.fetchall()
     by_account = {s.account_id: s for s in entered_red}
     owners = {owner_id for _, _, owner_id in created if owner_id is not None}

@@ -177,7 +177,7 @@ FROM assets_account a
 UPSERT_SQL = """
 INSERT INTO contracts_healthscore
     (account_id, date, score, band, components, overrides, declining, rfm_tier, computed_at)
-SELECT r.account_id, r.date, r.score, r.band, r.components, r.overrides, r.declining, r.rfm_tier, now()
+SELECT r.account_id, r.date, r.score, r.band, r.components, r.overrides, r.declining, r.rfm_tier, %(now)s
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     account_id bigint, date date, score smallint, band text, components jsonb, overrides jsonb,
     declining boolean, rfm_tier text)
@@ -192,7 +192,7 @@ ON CONFLICT (account_id, date) DO UPDATE SET
 ALERT_SQL = """
 INSERT INTO contracts_accounttask
     (account_id, owner_id, kind, title, due_date, status, dedupe_key, created_at, updated_at)
-SELECT r.account_id, r.owner_id, 'health_alert', r.title, r.due_date, 'open', r.dedupe_key, now(), now()
+SELECT r.account_id, r.owner_id, 'health_alert', r.title, r.due_date, 'open', r.dedupe_key, %(now)s, %(now)s
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     account_id bigint, owner_id integer, title text, due_date date, dedupe_key text)
 ON CONFLICT (dedupe_key) DO NOTHING

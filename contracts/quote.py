@@ -16,13 +16,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from assets.models import Contact
 from contracts.models import RenewalOpportunity, ServiceContract
 from contracts.selectors import account_service_summary
 from contracts.services import renewal_value
+from fieldservice import clock
 
 # The service record a quote shows: this many days before the quote date (a year).
 QUOTE_SERVICE_WINDOW_DAYS = 365
@@ -71,7 +72,7 @@ def _context(
         "proposed_start": successor_start,
         "quote_date": quote_date,
         "valid_until": valid_until,
-        "generated_at": timezone.now(),
+        "generated_at": clock.now(),
     }
 
 

@@ -63,6 +63,7 @@ from contracts.selectors import (
     staff_language,
 )
 from contracts.services import contract_expire, contract_renew, contracts_close_renewed
+from fieldservice import clock
 from fieldservice.errors import Conflict
 
 logger = logging.getLogger(__name__)
@@ -358,7 +359,7 @@ def _message(contract: ServiceContract, reminders: list[RenewalReminder], *, tod
 
 def _reminders_send(contract: ServiceContract, unsent: list[RenewalReminder], *, today: dt.date) -> bool:
     """One email for the contract's unsent reminders; False if none was ours to send."""
-    claimed_at = timezone.now()
+    claimed_at = clock.now()
     # Claim each reminder. Race: two runs sending at once; PostgreSQL serialises the UPDATEs
     # of a row and the later one finds sent_at set, matches nothing, and leaves it out.
     # Autocommit: the claim is visible to the other run before we send.
@@ -401,7 +402,7 @@ def reminders_email(*, run: RenewalRun) -> None:
 
 def renewals_run_report(*, today: dt.date | None = None) -> RenewalRun:
     """The daily run with an account of what it did (for the command's summary)."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     run = RenewalRun(today=today)
     first_days = max(days for _, days in milestone_schedule())
     for contract in renewal_candidates(today=today, first_milestone_days=first_days):

@@ -30,7 +30,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
 
 from assets.models import Equipment
 from contracts.models import (
@@ -40,6 +39,7 @@ from contracts.models import (
     RenewalOpportunity,
     ServiceContract,
 )
+from fieldservice import clock
 from fieldservice.audit import Action, Image, Source, audit_entry, audit_record, changes_between, snapshot
 from fieldservice.errors import Conflict, Invalid
 from fieldservice.models import AuditEntry
@@ -114,7 +114,7 @@ def _set_status(
 def _close_opportunity(contract: ServiceContract, stage: str) -> None:
     """Close the renewal opportunity as won or lost, unless someone already closed it."""
     RenewalOpportunity.objects.filter(contract=contract).exclude(stage__in=CLOSED_STAGES).update(
-        stage=stage, closed_at=timezone.now(), updated_at=timezone.now()
+        stage=stage, closed_at=clock.now(), updated_at=clock.now()
     )
 
 
@@ -184,7 +184,7 @@ def contract_renew(
     renewed once its end date has passed (now, if it already has; otherwise by
     `contracts_close_renewed`). The renewal opportunity, if any, is won.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     # Race: the T0 auto-renewal and an account manager renewing by hand at the same moment
     # would both create a successor; the second waits here, then sees the first's.
     locked = _lock(contract)
@@ -253,7 +253,7 @@ def contract_expire(
     Refused while the contract still runs (today ≤ end date): it covers its last day.
     From then on its equipment gets no SLA terms and no preventive work orders.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     # Race: an expiry and a renewal of the same contract; whichever locks second sees the
     # other's outcome and is refused.
     locked = _lock(contract)
@@ -295,7 +295,7 @@ def contract_cancel(
 def contracts_close_renewed(*, today: dt.date | None = None) -> int:
     """Mark renewed every active contract whose end date has passed and whose successor
     exists. Returns how many. Safe to run any number of times."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     # Race: a cancel or expiry of one of these contracts at the same moment. The lock waits
     # for it, and PostgreSQL re-checks `status = active` on the locked row, so a contract
     # another transaction changed first is left out (and left alone).
@@ -311,7 +311,7 @@ def contracts_close_renewed(*, today: dt.date | None = None) -> int:
     if not ending:
         return 0
     ServiceContract.objects.filter(pk__in=[contract.pk for contract in ending]).update(
-        status=Status.RENEWED, updated_at=timezone.now()
+        status=Status.RENEWED, updated_at=clock.now()
     )
     AuditEntry.objects.bulk_create(
         audit_entry(
@@ -428,7 +428,7 @@ def opportunity_stage_set(
         raise Invalid(f"Unknown stage {stage!r}.", code="unknown_stage")
     if locked.stage in CLOSED_STAGES:
         raise Conflict(f"The renewal is already {locked.stage}.", code="opportunity_closed")
-    now = timezone.now()
+    now = clock.now()
     locked.stage, locked.stage_changed_at = stage, now
     if proposed_value is not None:
         if proposed_value < 0:
@@ -444,6 +444,6 @@ def opportunity_stage_set(
 def task_set_status(*, task: AccountTask, status: str, by: User | None) -> AccountTask:
     if status not in AccountTask.Status.values:
         raise Invalid(f"Unknown task status {status!r}.", code="unknown_status")
-    AccountTask.objects.filter(pk=task.pk).update(status=status, updated_at=timezone.now())
+    AccountTask.objects.filter(pk=task.pk).update(status=status, updated_at=clock.now())
     task.refresh_from_db()
     return task

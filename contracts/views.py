@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -27,7 +27,7 @@ from assets.models import Account, Equipment
 from contracts import account360, selectors, services
 from contracts.health import accounts_by_risk
 from contracts.models import AccountTask, HealthScore, RenewalOpportunity, ServiceContract
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.errors import DomainError, NotFound
 from fieldservice.kpis import charts
 from fieldservice.web import role_required
@@ -121,7 +121,7 @@ def _stage_choices() -> list[tuple[str, str]]:
 @require_GET
 @manager_only
 def home(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
+    today = clock.today()
     pipeline = account360.renewals_pipeline(user=request.user, today=today)
     tasks = (
         selectors.tasks_visible_to(request.user)
@@ -286,7 +286,7 @@ def _labelled(rows: list[dict[str, Any]], field: str, labels: dict[Any, Any]) ->
 @require_GET
 @manager_only
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
-    today = timezone.localdate()
+    today = clock.today()
     try:
         data = account360.account_360(user=request.user, account_id=account_id, today=today)
     except NotFound as missing:
@@ -323,6 +323,6 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         "renewal": {**renewal, "stage_label": STAGES.get(renewal["stage"], renewal["stage"])}
         if renewal
         else None,
-        "now": timezone.now(),
+        "now": clock.now(),
     }
     return render(request, "contracts/account.html", context)

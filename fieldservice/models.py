@@ -9,8 +9,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from fieldservice import clock
 
 
 class StaffProfile(models.Model):
@@ -87,7 +88,7 @@ class AuditEntry(models.Model):
         IMPORT = "import", _("Import")
         TASK = "task", _("Scheduled task")
 
-    at = models.DateTimeField(_("at"), default=timezone.now)
+    at = models.DateTimeField(_("at"), default=clock.now)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -10,8 +10,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db.models import Q
-from django.utils import timezone
 
+from fieldservice import clock
 from fieldservice.models import ApiToken
 from fieldservice.roles import user_roles
 
@@ -37,7 +37,7 @@ def token_issue(
         name=name,
         prefix=raw[:PREFIX_LENGTH],
         key_hash=_digest(raw),
-        expires_at=timezone.now() + ttl if ttl else None,
+        expires_at=clock.now() + ttl if ttl else None,
     )
     return raw, token
 
@@ -54,7 +54,7 @@ def token_lookup(raw: str, *, kind: str) -> ApiToken | None:
     Redis for TOKEN_CACHE_SECONDS. Revoking deletes the entry at once; deactivating a user or
     changing their roles takes effect within that time.
     """
-    now = timezone.now()
+    now = clock.now()
     key_hash = _digest(raw)
     cached = cache.get(_cache_key(key_hash))
     if cached is not None:
@@ -116,7 +116,7 @@ def _from_cache(cached: dict[str, Any]) -> ApiToken:
 
 
 def token_revoke(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
     token_forget(token=token)
 
 

@@ -11,12 +11,11 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import File, Form, NinjaAPI, Query, Status
 from ninja.files import UploadedFile
 from pydantic import TypeAdapter
 
-from fieldservice import ratelimit, roles
+from fieldservice import clock, ratelimit, roles
 from fieldservice.api import ErrorOut, install_error_handlers
 from fieldservice.errors import DomainError, Invalid
 from fieldservice.models import ApiToken
@@ -99,7 +98,7 @@ def me(request: TechnicianRequest) -> dict[str, Any]:
 
     user = request.auth
     technician = Technician.objects.filter(user=user).prefetch_related("skill_levels__skill").first()
-    today = timezone.localdate()
+    today = clock.today()
     shift = Shift.objects.filter(technician=technician, date=today).first() if technician else None
     return {
         "username": user.username,
@@ -121,7 +120,7 @@ def list_jobs(
     date_to: dt.date | None = Query(None, alias="to"),
 ) -> HttpResponse:
     """My assigned jobs planned between `from` and `to` (local dates, default today), in planned order."""
-    day_from = date_from or timezone.localdate()
+    day_from = date_from or clock.today()
     day_to = date_to or day_from
     if day_to < day_from or (day_to - day_from).days > MAX_RANGE_DAYS:
         raise Invalid(
@@ -153,7 +152,7 @@ def pull_changes(request: TechnicianRequest, cursor: str | None = None) -> dict[
     with sync.snapshot_transaction():
         changed, next_cursor = sync.changed_job_ids(user=user, cursor=cursor)
         if changed is None:
-            jobs = list(selectors.my_current_jobs(user=user, today=timezone.localdate()))
+            jobs = list(selectors.my_current_jobs(user=user, today=clock.today()))
             changes = [{"op": "upsert", "id": job.pk, "job": job_dict(job)} for job in jobs]
         else:
             mine = selectors.my_jobs_by_id(user=user, ids=changed)
@@ -193,7 +192,7 @@ def _record(request: TechnicianRequest, job_id: int, write: Any) -> Status:
 
 @api.post("/jobs/{int:job_id}/checklist", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"])
 def answer_checklist(request: TechnicianRequest, job_id: int, payload: schemas.ChecklistIn) -> Status:
-    at = payload.at or timezone.now()
+    at = payload.at or clock.now()
     services.check_device_time(at)
     return _record(
         request,
@@ -204,7 +203,7 @@ def answer_checklist(request: TechnicianRequest, job_id: int, payload: schemas.C
 
 @api.post("/jobs/{int:job_id}/parts", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"])
 def log_parts(request: TechnicianRequest, job_id: int, payload: schemas.PartsIn) -> Status:
-    at = payload.at or timezone.now()
+    at = payload.at or clock.now()
     services.check_device_time(at)
     return _record(
         request,
@@ -217,7 +216,7 @@ def log_parts(request: TechnicianRequest, job_id: int, payload: schemas.PartsIn)
     "/jobs/{int:job_id}/meter-readings", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"]
 )
 def read_meter(request: TechnicianRequest, job_id: int, payload: schemas.MeterIn) -> Status:
-    at = payload.at or timezone.now()
+    at = payload.at or clock.now()
     services.check_device_time(at)
     return _record(
         request, job_id, lambda job: services.records_apply(job=job, user=request.auth, at=at, meter=payload)
@@ -226,7 +225,7 @@ def read_meter(request: TechnicianRequest, job_id: int, payload: schemas.MeterIn
 
 @api.post("/jobs/{int:job_id}/signature", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"])
 def sign(request: TechnicianRequest, job_id: int, payload: schemas.SignatureRecordIn) -> Status:
-    at = payload.at or timezone.now()
+    at = payload.at or clock.now()
     services.check_device_time(at)
     return _record(
         request,

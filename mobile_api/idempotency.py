@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.http import HttpRequest
 
+from fieldservice import clock
 from fieldservice.errors import DomainError, Invalid
 from mobile_api.models import IdempotencyRecord
 
@@ -61,8 +62,8 @@ def run_once(request: HttpRequest, user: User, handler: Callable[[], tuple[int, 
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO mobile_api_idempotencyrecord (user_id, key, request_hash, created_at)"
-                " VALUES (%s, %s, %s, now()) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
-                [user.pk, key, fingerprint],
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+                [user.pk, key, fingerprint, clock.now()],
             )
             claimed = cursor.fetchone()
         record = IdempotencyRecord.objects.select_for_update().get(user=user, key=key)

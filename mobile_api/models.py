@@ -46,13 +46,12 @@ class JobChange(models.Model):
     path (services, admin, bulk updates) can forget them. `txid` is the writing transaction's
     id; the sync cursor is a PostgreSQL snapshot, and a pull returns the rows visible now but
     not in the cursor's snapshot: every committed change exactly once, even when transactions
-    commit out of order.
+    commit out of order. Rows carry no time: they are aged by `ChangeLogMark`.
     """
 
     technician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="+")
     txid = models.BigIntegerField()
-    changed_at = models.DateTimeField()
 
     class Meta:
         verbose_name = _("job change")
@@ -64,6 +63,22 @@ class JobChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.work_order_id} for {self.technician_id} in tx {self.txid}"
+
+
+class ChangeLogMark(models.Model):
+    """Which transaction id was current on a business day, one row per day, written by the
+    housekeeping task. The change log is purged below the newest mark older than its horizon,
+    so its triggers never read the database's clock, which is not the business clock."""
+
+    day = models.DateField(unique=True)
+    txid = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("change log mark")
+        verbose_name_plural = _("change log marks")
+
+    def __str__(self) -> str:
+        return f"{self.day}: tx {self.txid}"
 
 
 class TechnicianChangeStamp(models.Model):

@@ -23,8 +23,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
-from django.utils import timezone
 
+from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid, NotFound
 from mobile_api import schemas, selectors
 from mobile_api.serializers import job_dict
@@ -88,7 +88,7 @@ def _forward_steps(job: WorkOrder, target: str) -> list[str] | None:
 def check_device_time(at: dt.datetime) -> None:
     """A queued action's time must be plausible: not older than the offline allowance, not
     in the future beyond clock skew (a phone with a wrong clock would corrupt the timeline)."""
-    now = timezone.now()
+    now = clock.now()
     oldest = now - dt.timedelta(days=settings.MOBILE_EVENT_MAX_AGE_DAYS)
     latest = now + dt.timedelta(minutes=settings.MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES)
     if not oldest <= at <= latest:

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.utils import timezone
 
+from fieldservice import clock
 from fieldservice.errors import Invalid
 
 SNAPSHOT_FORMAT = re.compile(r"^\d+:\d+:(\d+(,\d+)*)?$")
@@ -47,14 +47,14 @@ def decode_cursor(cursor: str) -> tuple[str, dt.datetime]:
 
 def change_log_horizon() -> dt.datetime:
     """Change-log rows older than this may have been purged (mobile_api.tasks)."""
-    return timezone.now() - dt.timedelta(days=settings.MOBILE_CHANGE_LOG_DAYS)
+    return clock.now() - dt.timedelta(days=settings.MOBILE_CHANGE_LOG_DAYS)
 
 
 def changed_job_ids(*, user: User, cursor: str | None) -> tuple[list[int] | None, str]:
     """The ids of my jobs that changed since `cursor`, and the new cursor. None instead of
     ids means "send everything": no cursor, or one older than the change log's horizon.
     Must run inside `snapshot_transaction()`."""
-    now = timezone.now()
+    now = clock.now()
     with connection.cursor() as db:
         db.execute("SELECT pg_current_snapshot()::text")
         (snapshot,) = db.fetchone()

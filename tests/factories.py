@@ -1,6 +1,9 @@
 """Small builders for test data: each makes a valid row with sensible defaults.
 
-Keyword arguments override any field, so a test states only what it is about.
+Keyword arguments override any field, so a test states only what it is about. Default dates
+come from the business clock (the suite pins it; a test may pin its own): a contract runs a
+year around today, equipment was installed years ago, a plan is anchored on 1 January of this
+year. A test whose outcome depends on a date states that date, or pins its clock.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
 from assets.models import Account, Contact, Equipment, EquipmentModel, MaintenancePlan, Site
 from contracts.models import ContractSLATerm, CoveredEquipment, ServiceContract
+from fieldservice import clock
 from scheduling.models import Shift, Skill, Technician, TechnicianSkill, Territory
 from tickets.models import WorkOrder
 
@@ -26,6 +30,23 @@ _counter = itertools.count(1)
 
 def _next() -> int:
     return next(_counter)
+
+
+def _years_from(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def one_year_term(*, start: dt.date | None = None, end: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """A one-year term from `start` or to `end`; with neither, one that began on the first of
+    a month six or seven months ago, so it covers today with months to spare either side."""
+    day = dt.timedelta(days=1)
+    if start is None and end is not None:
+        return _years_from(end + day, -1), end
+    start = start or (clock.today() - dt.timedelta(days=183)).replace(day=1)
+    return start, end or _years_from(start, 1) - day
 
 
 def user(*, username: str | None = None, role: str | None = None, **fields: Any) -> User:
@@ -76,7 +97,10 @@ def equipment_model(**fields: Any) -> EquipmentModel:
 
 def equipment(*, site: Site | None = None, model: EquipmentModel | None = None, **fields: Any) -> Equipment:
     model = model or equipment_model()
-    defaults: dict[str, Any] = {"serial_number": f"SN{_next():06d}", "install_date": dt.date(2020, 1, 1)}
+    defaults: dict[str, Any] = {
+        "serial_number": f"SN{_next():06d}",
+        "install_date": dt.date(clock.today().year - 6, 1, 1),
+    }
     return Equipment.objects.create(
         site=site or globals()["site"](),
         equipment_model=model,
@@ -90,17 +114,20 @@ def calendar_plan(*, equipment: Equipment, **fields: Any) -> MaintenancePlan:
         "name": "Quarterly service",
         "trigger": MaintenancePlan.Trigger.CALENDAR,
         "interval_days": 90,
-        "anchor_date": dt.date(2026, 1, 1),
+        "anchor_date": dt.date(clock.today().year, 1, 1),
         "required_skill": "compressor",
     }
     return MaintenancePlan.objects.create(equipment=equipment, **{**defaults, **fields})
 
 
 def contract(*, account: Account, covers: Sequence[Equipment] = (), **fields: Any) -> ServiceContract:
+    """An active contract with the usual SLA terms; its term is `one_year_term` of the
+    start or end date given (both: as given)."""
+    start, end = one_year_term(start=fields.pop("start_date", None), end=fields.pop("end_date", None))
     defaults: dict[str, Any] = {
-        "number": f"SC-2026-{_next():04d}",
-        "start_date": dt.date(2026, 1, 1),
-        "end_date": dt.date(2026, 12, 31),
+        "number": f"SC-{start.year}-{_next():04d}",
+        "start_date": start,
+        "end_date": end,
         "annual_value": Decimal("100000.00"),
         "status": ServiceContract.Status.ACTIVE,
     }
@@ -147,7 +174,7 @@ def shift(*, technician: Technician, date: dt.date, start: str = "08:00", end: s
 def work_order(*, site: Site | None = None, **fields: Any) -> WorkOrder:
     site = site or globals()["site"]()
     defaults: dict[str, Any] = {
-        "number": f"WO-2026-{_next():06d}",
+        "number": f"WO-{clock.today().year}-{_next():06d}",
         "kind": WorkOrder.Kind.CORRECTIVE,
         "title": "Compressor trips on high temperature",
         "account": site.account,

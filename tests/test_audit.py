@@ -12,13 +12,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from assets import services as asset_services
 from assets.models import Equipment
 from contracts import services as contract_services
 from contracts.models import ContractSLATerm, CoveredEquipment, ServiceContract
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.models import AuditEntry
 from tests import factories
 from tickets.models import WorkOrder, WorkOrderEvent
@@ -157,7 +156,9 @@ def test_a_contract_transition_records_who_from_where_and_the_status(
 def test_a_renewal_records_the_successor_created_with_its_terms_and_coverage(
     agreement: ServiceContract,
 ) -> None:
-    successor = contract_services.contract_renew(contract=agreement, today=dt.date(2027, 1, 5))
+    successor = contract_services.contract_renew(
+        contract=agreement, today=agreement.end_date + dt.timedelta(days=5)
+    )
 
     [created] = entries_for(successor)
     assert (created.action, created.by, created.source) == (Action.CREATED, None, Source.TASK)
@@ -170,10 +171,10 @@ def test_a_renewal_records_the_successor_created_with_its_terms_and_coverage(
 
 
 def test_the_daily_close_records_each_contract_it_marks_renewed(agreement: ServiceContract) -> None:
-    contract_services.contract_renew(contract=agreement, today=dt.date(2026, 11, 2))
+    contract_services.contract_renew(contract=agreement, today=agreement.end_date - dt.timedelta(days=60))
     assert entries_for(agreement) == []  # still running: renewed later
 
-    assert contract_services.contracts_close_renewed(today=dt.date(2027, 1, 2)) == 1
+    assert contract_services.contracts_close_renewed(today=agreement.end_date + dt.timedelta(days=2)) == 1
 
     [entry] = entries_for(agreement)
     assert (entry.source, entry.by, entry.changes) == (Source.TASK, None, {"status": ["active", "renewed"]})
@@ -233,7 +234,8 @@ def test_a_contract_edited_in_the_admin_records_fields_terms_and_coverage(
 ) -> None:
     url = reverse("admin:contracts_servicecontract_change", args=[agreement.pk])
     data = change_form(admin_client, url)
-    data["end_date"] = "2027-03-31"
+    later_end = agreement.end_date + dt.timedelta(days=90)
+    data["end_date"] = later_end.isoformat()
     # The coverage inline: drop the one covered unit; the SLA inline: slower P4 resolution.
     coverage_prefix = next(key for key in data if key.endswith("-0-equipment")).removesuffix("-0-equipment")
     data[f"{coverage_prefix}-0-DELETE"] = "on"
@@ -246,7 +248,7 @@ def test_a_contract_edited_in_the_admin_records_fields_terms_and_coverage(
     assert not CoveredEquipment.objects.filter(contract=agreement).exists()
     [entry] = entries_for(agreement)
     assert (entry.action, entry.by, entry.source) == (Action.CHANGED, admin_user, Source.ADMIN)
-    assert entry.changes["end_date"] == ["2026-12-31", "2027-03-31"]
+    assert entry.changes["end_date"] == [agreement.end_date.isoformat(), later_end.isoformat()]
     assert entry.changes["coverage"] == [[f"SN-AUDIT-1 (#{unit.pk})"], []]
     old_terms, new_terms = entry.changes["sla_terms"]
     assert old_terms[3] == "P4: 72.00 h / 240.00 h" and new_terms[3] == "P4: 72.00 h / 300.00 h"
@@ -274,7 +276,8 @@ def test_equipment_edited_and_deleted_in_the_admin_is_recorded(
     url = reverse("admin:assets_equipment_change", args=[unit.pk])
     data = change_form(admin_client, url)
     data["status"] = Equipment.Status.DEGRADED
-    data["warranty_end"] = "2027-06-30"
+    warranty_end = (clock.today() + dt.timedelta(days=365)).isoformat()
+    data["warranty_end"] = warranty_end
     save(admin_client, url, data)
 
     spare = factories.equipment(site=unit.site, serial_number="SN-SPARE")
@@ -284,7 +287,7 @@ def test_equipment_edited_and_deleted_in_the_admin_is_recorded(
 
     [changed] = entries_for(unit)
     assert (changed.action, changed.by, changed.source) == (Action.CHANGED, admin_user, Source.ADMIN)
-    assert changed.changes == {"status": ["operational", "degraded"], "warranty_end": [None, "2027-06-30"]}
+    assert changed.changes == {"status": ["operational", "degraded"], "warranty_end": [None, warranty_end]}
     deleted = AuditEntry.objects.get(object_id=spare.pk, content_type__model="equipment")
     assert deleted.action == Action.DELETED and deleted.object_repr == str(spare)
     assert deleted.changes["serial_number"] == ["SN-SPARE", None]
@@ -311,7 +314,7 @@ def test_a_work_order_corrected_in_the_admin_gets_an_event_with_old_and_new_valu
 
 
 def test_a_deleted_work_order_leaves_an_audit_entry(admin_client: Client, admin_user: User) -> None:
-    job = factories.work_order(number="WO-2026-DEL001")
+    job = factories.work_order(number="WO-DEL001")
     delete_url = reverse("admin:tickets_workorder_delete", args=[job.pk])
     assert admin_client.post(delete_url, {"post": "yes"}).status_code == 302
 
@@ -339,7 +342,7 @@ def test_admins_read_the_audit_list_with_its_filters_and_each_history(
     assert [e.object_repr for e in by_type.context["cl"].result_list] == ["SC-AUDIT-1"]
     by_user = admin_client.get(url, {"by__id__exact": account_manager.pk})
     assert [e.object_repr for e in by_user.context["cl"].result_list] == ["SC-AUDIT-1"]
-    today = timezone.localdate()
+    today = clock.today()
     by_day = admin_client.get(url, {"at__year": today.year, "at__month": today.month, "at__day": today.day})
     assert by_day.context["cl"].result_count == 2
 
@@ -362,7 +365,7 @@ def test_nobody_edits_or_deletes_the_trail(agreement: ServiceContract, admin_cli
     )
     assert change.status_code == 403 and AuditEntry.objects.get().note == ""
     event = WorkOrderEvent.objects.create(
-        work_order=factories.work_order(), type=WorkOrderEvent.Type.NOTE, at=dt.datetime.now(dt.UTC)
+        work_order=factories.work_order(), type=WorkOrderEvent.Type.NOTE, at=clock.now()
     )
     event_delete = reverse("admin:tickets_workorderevent_delete", args=[event.pk])
     assert admin_client.post(event_delete, {"post": "yes"}).status_code == 403
@@ -371,7 +374,7 @@ def test_nobody_edits_or_deletes_the_trail(agreement: ServiceContract, admin_cli
 
 def test_admins_see_work_order_events_in_the_admin(admin_client: Client) -> None:
     job = factories.work_order()
-    WorkOrderEvent.objects.create(work_order=job, type=WorkOrderEvent.Type.NOTE, at=dt.datetime.now(dt.UTC))
+    WorkOrderEvent.objects.create(work_order=job, type=WorkOrderEvent.Type.NOTE, at=clock.now())
     listing = admin_client.get(reverse("admin:tickets_workorderevent_changelist"))
     assert listing.status_code == 200 and listing.context["cl"].result_count == 1
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.clock_pin import pinned_command
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 UNITS = DEPLOY / "systemd"
@@ -96,7 +98,8 @@ for path in ("/login/", "/app/", "/app/sw.js"):
     pages[path] = [response.status_code, response.headers.get("Cache-Control", ""), response.content.decode()]
 print(json.dumps(pages))
 """
-    result = run(sys.executable, "manage.py", "shell", "-c", probe, env=env)
+    # The pages are rendered at the test's instant, as every process a test starts.
+    result = run(*pinned_command([sys.executable, "manage.py", "shell", "-c", probe]), env=env)
     assert result.returncode == 0, result.stderr
     pages = json.loads(result.stdout.strip().splitlines()[-1])
     assert [status for status, _, _ in pages.values()] == [200, 200, 200]

@@ -1,5 +1,10 @@
 """Service and retention KPIs: each figure on hand-built months with known answers, the
-filters, who sees which accounts, and the CSV."""
+filters, who sees which accounts, and the CSV.
+
+A worked example: the twelve months to June 2026, looked at on 15 July 2026. The pages read
+the clock for their "today", so it is pinned to that day and the example reads the same
+whenever the suite runs.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from fieldservice.kpis import charts
 from fieldservice.kpis.queries import Scope, month_window, monthly_kpis
 from scheduling.models import Territory
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets.models import Survey, WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +40,9 @@ BEIJING = {"lon": 116.40, "lat": 39.90}  # outside factories.territory() (Suzhou
 
 def at(month: int, day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, month, day, hour, minute, tzinfo=TZ)
+
+
+_clock_on_today = clock_at(dt.datetime.combine(TODAY, dt.time(12), TZ))
 
 
 def kpis(scope: Scope | None = None, *, now: dt.datetime = NOW) -> dict[dt.date, dict[str, Any]]:

@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from PIL import Image, ImageOps
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from fieldservice import clock
 from tickets.models import Attachment, ChecklistItem, PartUsage, WorkOrder
 
 STORAGE_SCHEME = "fieldservice-storage"
@@ -177,7 +178,7 @@ def _context(work_order: WorkOrder, *, language: str) -> dict[str, Any]:
             SlaResult("Response", "响应", work_order.sla_response_due, work_order.responded_at),
             SlaResult("Resolution", "解决", work_order.sla_resolution_due, work_order.completed_at),
         ],
-        "generated_at": timezone.now(),
+        "generated_at": clock.now(),
     }
 
 

@@ -51,11 +51,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
-from django.utils import timezone
 
 from assets.models import Equipment, MaintenancePlan, MeterReading
 from contracts.models import Priority
 from contracts.selectors import equipment_coverage_periods
+from fieldservice import clock
 from tickets.models import WorkOrder
 from tickets.services import work_order_create
 
@@ -135,7 +135,7 @@ def pm_run(*, today: dt.date | None = None, horizon_days: int | None = None) -> 
     holds a transaction). A failure half-way keeps what was done, and a concurrent run is
     never blocked behind a long transaction.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     horizon_days = settings.PM_HORIZON_DAYS if horizon_days is None else horizon_days
     run = PmRun(today=today, horizon_end=today + dt.timedelta(days=horizon_days))
 

@@ -32,6 +32,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from assets.models import Contact
+from fieldservice import clock
 from fieldservice.errors import Conflict
 from tickets.models import ServiceReport, WorkOrder, WorkOrderEvent
 from tickets.pdf import render_service_report
@@ -81,9 +82,7 @@ def _report_stored(work_order: WorkOrder, *, language: str) -> ServiceReport:
         with transaction.atomic():
             # Race: a concurrent run (a redelivered task, someone opening the report) waits
             # on this INSERT until we commit, then fails it and keeps our row and file.
-            report = ServiceReport.objects.create(
-                work_order=work_order, pdf=name, generated_at=timezone.now()
-            )
+            report = ServiceReport.objects.create(work_order=work_order, pdf=name, generated_at=clock.now())
             # The claim is ours, so a file already there is a killed run's leftover.
             default_storage.delete(name)
             stored = default_storage.save(name, ContentFile(pdf))
@@ -122,7 +121,7 @@ def _report_emailed(
     report: ServiceReport, work_order: WorkOrder, recipient: Contact, *, language: str
 ) -> None:
     message = _email_message(report, work_order, recipient, language=language)
-    claimed_at = timezone.now()
+    claimed_at = clock.now()
     # Claim the send. Race: two runs of the task (a retry after a lost ack, a duplicate
     # delivery); PostgreSQL serialises the two UPDATEs on the row and the second one sees
     # emailed_at already set, matches no row, and sends nothing.

@@ -15,7 +15,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.errors import NotFound
 from tickets.models import WorkOrder
 
@@ -93,7 +93,7 @@ def work_order_list(*, user: User | AnonymousUser, filters: WorkOrderFilters) ->
     if filters.created_to:
         rows = rows.filter(created_at__lt=_local_midnight(filters.created_to + dt.timedelta(days=1)))
     if filters.overdue_sla is not None:
-        now = timezone.now()
+        now = clock.now()
         overdue = Q(status__in=WorkOrder.OPEN_STATUSES) & (
             Q(sla_resolution_due__lt=now) | Q(responded_at__isnull=True, sla_response_due__lt=now)
         )

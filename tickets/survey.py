@@ -16,10 +16,10 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid, NotFound
 from tickets.models import Survey, WorkOrder
 
@@ -74,7 +74,7 @@ def survey_submit(*, token: str, csat: int | None, nps: int | None, comment: str
                 csat=csat,
                 nps=nps,
                 comment=comment.strip(),
-                submitted_at=timezone.now(),
+                submitted_at=clock.now(),
             )
     except IntegrityError:
         # Race: the same link submitted twice at once (a double click); the first one stands.

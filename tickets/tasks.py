@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from fieldservice import clock
+
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def service_report_generate(work_order_id: int) -> None:
@@ -16,11 +18,10 @@ def service_report_generate(work_order_id: int) -> None:
 def service_reports_sweep() -> int:
     """Periodic: queue the report of every recent completion that has none, so a report
     whose task could not be queued (Redis down) is made once the broker is back."""
-    from django.utils import timezone
 
     from tickets.reports import reports_missing
 
-    missing = reports_missing(now=timezone.now())
+    missing = reports_missing(now=clock.now())
     for work_order_id in missing:
         service_report_generate.delay(work_order_id)
     return len(missing)

@@ -15,11 +15,10 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.errors import NotFound
 from fieldservice.web import role_required
 from tickets.models import Attachment, Signature, WorkOrder
@@ -108,7 +107,7 @@ def _sla_clocks(work_order: WorkOrder, now: dt.datetime) -> list[SlaClock]:
 @web_roles
 def work_order_detail(request: HttpRequest, work_order_id: int) -> HttpResponse:
     work_order = _visible(request, work_order_id)
-    now = timezone.now()
+    now = clock.now()
     events = list(work_order.events.select_related("by").order_by("at", "pk"))
     parts = []
     totals: dict[str, Decimal] = {}

@@ -19,12 +19,11 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from assets.models import Account
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.kpis import charts
 from fieldservice.kpis.definitions import KPIS, Kpi, scope_note
 from fieldservice.kpis.queries import Scope, monthly_kpis
@@ -105,7 +104,7 @@ def _read(request: HttpRequest) -> Request:
         industry=cleaned.get("industry") or None,
         account_manager_id=own if own is not None else (manager.pk if manager else None),
     )
-    last_month = cleaned.get("until") or timezone.localdate()
+    last_month = cleaned.get("until") or clock.today()
     params = {
         "territory": scope.territory_id or "",
         "industry": scope.industry or "",
@@ -117,9 +116,7 @@ def _read(request: HttpRequest) -> Request:
 
 
 def _figures(asked: Request) -> list[dict[str, Any]]:
-    return monthly_kpis(
-        scope=asked.scope, last_month=asked.last_month, today=timezone.localdate(), now=timezone.now()
-    )
+    return monthly_kpis(scope=asked.scope, last_month=asked.last_month, today=clock.today(), now=clock.now())
 
 
 @dataclass(frozen=True)
@@ -182,7 +179,7 @@ def kpi_export(request: HttpRequest) -> HttpResponse:
     """The 12 months as CSV: one header row, one row per month, the figures and their counts."""
     asked = _read(request)
     months = _figures(asked)
-    today = timezone.localdate()
+    today = clock.today()
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="kpis-{today.isoformat()}.csv"'
     writer = csv.writer(response)

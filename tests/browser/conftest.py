@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
+from playwright.sync_api import BrowserContext
 
+from fieldservice import clock
 from tests.conftest import ensure_role_groups
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,15 +47,33 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "viewport": {"width": 1366, "height": 768}, "locale": "en-US"}
+    return {
+        **browser_context_args,
+        "viewport": {"width": 1366, "height": 768},
+        "locale": "en-US",
+        "timezone_id": settings.TIME_ZONE,
+    }
+
+
+@pytest.fixture(autouse=True)
+def _browser_clock(context: BrowserContext) -> None:
+    """Chromium's clock starts at the test's pinned instant too (tests/clock_pin.py), so the
+    pages' own "now" (countdowns, the app's timestamps) agrees with the server's."""
+    pin_browser_clock(context)
+
+
+def pin_browser_clock(context: BrowserContext) -> None:
+    """For contexts a test makes itself (browser.new_context())."""
+    context.clock.install(time=clock.now())
 
 
 @pytest.fixture
 def demo(transactional_db: None, settings: Any) -> None:
-    """The `small` demo, seeded into the test database (the command needs DEBUG on)."""
+    """The `small` demo of the pinned day, seeded into the test database (the command needs
+    DEBUG on)."""
     settings.DEBUG = True
     ensure_role_groups()
-    call_command("seed_demo", scale="small", seed=1, verbosity=0)
+    call_command("seed_demo", scale="small", seed=1, today=clock.today().isoformat(), verbosity=0)
 
 
 @pytest.fixture

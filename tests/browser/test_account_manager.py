@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from contracts.health import accounts_by_risk
 from contracts.models import HealthScore, RenewalOpportunity, ServiceContract
 from contracts.quote import renewal_quote_draft
 from contracts.selectors import accounts_visible_to
+from fieldservice import clock
 from tests.browser.conftest import keep_for_readme, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,7 +39,7 @@ def renewals(demo: None, settings: Any, tmp_path: Path) -> None:
         # run the renewals as of the day the soonest-ending one is 60 days from its end.
         soonest = (
             ServiceContract.objects.filter(account__in=mine, status=ServiceContract.Status.ACTIVE)
-            .filter(end_date__gt=timezone.localdate() + dt.timedelta(days=60))
+            .filter(end_date__gt=clock.today() + dt.timedelta(days=60))
             .order_by("end_date")
             .first()
         )
@@ -49,12 +49,12 @@ def renewals(demo: None, settings: Any, tmp_path: Path) -> None:
     for opportunity in RenewalOpportunity.objects.filter(
         contract__account__in=mine, closed_at__isnull=True, quote_pdf=""
     ):
-        renewal_quote_draft(opportunity=opportunity, today=timezone.localdate())
+        renewal_quote_draft(opportunity=opportunity, today=clock.today())
 
 
 def riskiest_account_id() -> int:
     mine = set(accounts_visible_to(User.objects.get(username=MANAGER)).values_list("pk", flat=True))
-    ranked = [row for row in accounts_by_risk(today=timezone.localdate()) if row.account_id in mine]
+    ranked = [row for row in accounts_by_risk(today=clock.today()) if row.account_id in mine]
     assert ranked, "the demo manager has no scored account"
     return ranked[0].account_id
 
@@ -69,7 +69,7 @@ def ensure_quote(account_id: int) -> RenewalOpportunity | None:
         .first()
     )
     if opportunity is not None and not opportunity.quote_pdf:
-        renewal_quote_draft(opportunity=opportunity, today=timezone.localdate())
+        renewal_quote_draft(opportunity=opportunity, today=clock.today())
     return opportunity
 
 

@@ -11,16 +11,14 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from contracts.models import AccountTask, HealthScore, RenewalOpportunity
 from contracts.quote import renewal_quote_draft
-from fieldservice import roles
+from fieldservice import clock, roles
 from tests import factories
 from tickets import services as work_orders
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 
 
 def client_for(user: User) -> Client:
@@ -32,6 +30,7 @@ def client_for(user: User) -> Client:
 @pytest.fixture
 def book(account_manager: User) -> dict[str, Any]:
     """Two accounts of the manager (one at risk), one of another manager."""
+    today = clock.today()
     other_manager = factories.user(username="manager2", role=roles.ACCOUNT_MANAGER)
     result: dict[str, Any] = {"other_manager": other_manager}
     for key, owner, score, band, days in (
@@ -46,18 +45,18 @@ def book(account_manager: User) -> dict[str, Any]:
         contract = factories.contract(
             account=customer,
             covers=[unit],
-            start_date=TODAY - dt.timedelta(days=300),
-            end_date=TODAY + dt.timedelta(days=days),
+            start_date=today - dt.timedelta(days=300),
+            end_date=today + dt.timedelta(days=days),
         )
         opportunity = RenewalOpportunity.objects.create(contract=contract, owner=owner)
-        HealthScore.objects.create(account=customer, date=TODAY, score=score, band=band, components=[])
+        HealthScore.objects.create(account=customer, date=today, score=score, band=band, components=[])
         AccountTask.objects.create(
             account=customer,
             contract=contract,
             owner=owner,
             kind="renewal_reminder",
             title=f"Call {key}",
-            due_date=TODAY,
+            due_date=today,
         )
         work_orders.work_order_create(
             site=unit.site, equipment=unit, kind="corrective", title="Leak", by=None
@@ -116,14 +115,15 @@ def test_moving_a_deal_sets_when_it_moved(book: dict[str, Any], account_manager:
 
 
 def test_quote_download(book: dict[str, Any], account_manager: User) -> None:
+    today = clock.today()
     opportunity = book["risky"]["opportunity"]
     client = client_for(account_manager)
     assert client.get(f"/api/v1/renewals/{opportunity.pk}/quote.pdf").status_code == 404
-    renewal_quote_draft(opportunity=opportunity, today=TODAY)
+    renewal_quote_draft(opportunity=opportunity, today=today)
     response = client.get(f"/api/v1/renewals/{opportunity.pk}/quote.pdf")
     assert response.status_code == 200 and response.getvalue().startswith(b"%PDF")
     theirs = book["theirs"]["opportunity"]
-    renewal_quote_draft(opportunity=theirs, today=TODAY)
+    renewal_quote_draft(opportunity=theirs, today=today)
     assert client.get(f"/api/v1/renewals/{theirs.pk}/quote.pdf").status_code == 404
 
 

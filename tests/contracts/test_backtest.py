@@ -1,4 +1,8 @@
-"""The health backtest: AUC, key dates, and the command on a tiny history."""
+"""The health backtest: AUC, key dates, and the command on a tiny history.
+
+A worked example of contracts that ended on 30 June 2026, run the next morning: the clock is
+pinned there so the example reads the same whenever the suite runs.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,13 @@ from django.core.management import call_command
 from contracts.management.commands.health_backtest import auc, key_date
 from contracts.models import HealthScore, ServiceContract
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets.models import WorkOrder
 
 TZ = ZoneInfo("Asia/Shanghai")
+
+
+_clock_on_1_july_2026 = clock_at(dt.datetime(2026, 7, 1, 9, tzinfo=TZ))
 
 
 def test_auc() -> None:

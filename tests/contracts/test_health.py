@@ -1,5 +1,11 @@
 """Account health: each component on hand-built data, scoring, bands, overrides, the
-nightly snapshot (idempotent, declining, alerts once per entry into red) and risk ranking."""
+nightly snapshot (idempotent, declining, alerts once per entry into red) and risk ranking.
+
+A worked example: the snapshots are of DAY (30 June 2026) and the two days after it. A day's
+snapshot reads only what was known at its end, or now while it is not over; the clock is
+pinned a week after DAY, when all of them are over, so the example reads the same whenever
+the suite runs.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from contracts.health import (
 from contracts.models import AccountTask, HealthScore, ServiceContract
 from contracts.tasks import health_compute_nightly
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets.models import Survey, WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +45,9 @@ AS_OF = dt.datetime(2026, 7, 1, tzinfo=TZ)  # the end of DAY
 LONG_AGO = dt.datetime(2025, 1, 1, tzinfo=TZ)
 CORRECTIVE, PREVENTIVE = WorkOrder.Kind.CORRECTIVE, WorkOrder.Kind.PREVENTIVE
 CLOSED, NEW = WorkOrder.Status.CLOSED, WorkOrder.Status.NEW
+
+
+_clock_a_week_after_day = clock_at(AS_OF + dt.timedelta(days=7, hours=9))
 
 
 def ago(days: float, *, end: dt.datetime = AS_OF) -> dt.datetime:

@@ -7,16 +7,16 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from contracts.models import ContractSLATerm, CoveredEquipment, HealthScore, RenewalReminder, ServiceContract
+from fieldservice import clock
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
 def test_contract_must_end_after_it_starts() -> None:
+    today = clock.today()
     with pytest.raises(IntegrityError, match="contract_end_after_start"), transaction.atomic():
-        factories.contract(
-            account=factories.account(), start_date=dt.date(2026, 6, 1), end_date=dt.date(2026, 6, 1)
-        )
+        factories.contract(account=factories.account(), start_date=today, end_date=today)
 
 
 def test_contract_value_cannot_be_negative() -> None:
@@ -51,15 +51,16 @@ def test_equipment_is_covered_once_per_contract() -> None:
 
 def test_renewal_milestone_happens_once_per_contract() -> None:
     agreement = factories.contract(account=factories.account())
-    RenewalReminder.objects.create(contract=agreement, milestone="t90", due_date=dt.date(2026, 10, 2))
+    due = agreement.end_date - dt.timedelta(days=90)
+    RenewalReminder.objects.create(contract=agreement, milestone="t90", due_date=due)
     with pytest.raises(IntegrityError, match="renewal_reminder_once_per_milestone"), transaction.atomic():
-        RenewalReminder.objects.create(contract=agreement, milestone="t90", due_date=dt.date(2026, 10, 2))
+        RenewalReminder.objects.create(contract=agreement, milestone="t90", due_date=due)
 
 
 def test_health_score_is_within_0_and_100_and_daily() -> None:
-    customer = factories.account()
+    customer, today = factories.account(), clock.today()
     with pytest.raises(IntegrityError, match="health_score_range"), transaction.atomic():
-        HealthScore.objects.create(account=customer, date=dt.date(2026, 1, 1), score=101, band="green")
-    HealthScore.objects.create(account=customer, date=dt.date(2026, 1, 1), score=80, band="green")
+        HealthScore.objects.create(account=customer, date=today, score=101, band="green")
+    HealthScore.objects.create(account=customer, date=today, score=80, band="green")
     with pytest.raises(IntegrityError, match="health_score_one_per_day"), transaction.atomic():
-        HealthScore.objects.create(account=customer, date=dt.date(2026, 1, 1), score=70, band="yellow")
+        HealthScore.objects.create(account=customer, date=today, score=70, band="yellow")

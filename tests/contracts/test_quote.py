@@ -1,3 +1,9 @@
+"""The renewal quote: its PDF, its draft on the opportunity, and the year of service it shows.
+
+A worked example: a 2026 contract quoted on 1 November 2026. The clock is pinned to that
+morning so the example reads the same whenever the suite runs.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,6 +21,7 @@ from contracts.models import RenewalOpportunity, ServiceContract
 from contracts.quote import render_renewal_quote, renewal_quote_draft
 from contracts.selectors import account_service_summary
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +30,9 @@ ACCOUNT_NAME = "苏州精密电子有限公司"
 ADDRESS = "苏州工业园区星湖街328号"
 QUOTE_DATE = dt.date(2026, 11, 1)
 Kind, Status = WorkOrder.Kind, WorkOrder.Status
+
+
+_clock_on_the_quote_date = clock_at(dt.datetime.combine(QUOTE_DATE, dt.time(9), factories.SHANGHAI))
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +50,8 @@ def agreement() -> ServiceContract:
         account=customer,
         covers=units,
         number="SC-2026-0042",
+        start_date=dt.date(2026, 1, 1),
+        end_date=dt.date(2026, 12, 31),
         annual_value=Decimal("100000.00"),
         uplift_percent=Decimal("3.50"),
     )
@@ -85,14 +97,14 @@ def test_drafting_stores_the_quote_on_the_opportunity(agreement) -> None:
 
 def test_a_leftover_quote_file_is_replaced_not_kept_beside_a_copy(agreement, media_root: Path) -> None:
     """A worker killed after writing the quote and before committing left this file."""
-    leftover = media_root / "quotes" / "2026" / "SC-2026-0042-20261101.pdf"
+    leftover = media_root / f"quotes/{QUOTE_DATE:%Y}/SC-2026-0042-{QUOTE_DATE:%Y%m%d}.pdf"
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(b"partial")
     opportunity = RenewalOpportunity.objects.create(contract=agreement)
 
     renewal_quote_draft(opportunity=opportunity, today=QUOTE_DATE)
 
-    assert opportunity.quote_pdf.name == "quotes/2026/SC-2026-0042-20261101.pdf"
+    assert opportunity.quote_pdf.name == f"quotes/{QUOTE_DATE:%Y}/SC-2026-0042-{QUOTE_DATE:%Y%m%d}.pdf"
     assert [path.name for path in leftover.parent.iterdir()] == [leftover.name]
     assert leftover.read_bytes().startswith(b"%PDF")
 

@@ -1,3 +1,9 @@
+"""Renewal milestones from T−120 to T0: a worked example on a contract for the year 2026.
+
+Every run names its own `today`; the clock is pinned to 1 September 2026, the day before
+T−120, so the example reads the same whenever the suite runs.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,17 +19,18 @@ from django.core.mail import EmailMessage
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from assets.models import Account
 from contracts import renewals
 from contracts.models import AccountTask, HealthScore, RenewalOpportunity, RenewalReminder, ServiceContract
 from contracts.tasks import renewals_run_daily
+from fieldservice import clock
 from fieldservice.models import StaffProfile
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets import pm
 
-END = dt.date(2026, 12, 31)
+START, END = dt.date(2026, 1, 1), dt.date(2026, 12, 31)
 DUE = {
     "t120": dt.date(2026, 9, 2),
     "t90": dt.date(2026, 10, 2),
@@ -34,6 +41,9 @@ DUE = {
 }
 Kind = AccountTask.Kind
 Status = ServiceContract.Status
+
+
+_clock_before_t120 = clock_at(dt.datetime(2026, 9, 1, 9, tzinfo=factories.SHANGHAI))
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +75,9 @@ def customer(manager: User) -> Account:
 
 def contract_for(customer: Account, **fields: Any) -> ServiceContract:
     unit = factories.equipment(site=factories.site(account=customer))
-    return factories.contract(account=customer, covers=[unit], **fields)
+    return factories.contract(
+        account=customer, covers=[unit], **{"start_date": START, "end_date": END, **fields}
+    )
 
 
 def already_done(contract: ServiceContract, *milestones: str) -> None:
@@ -75,7 +87,7 @@ def already_done(contract: ServiceContract, *milestones: str) -> None:
             contract=contract,
             milestone=milestone,
             due_date=DUE[milestone],
-            sent_at=timezone.now(),
+            sent_at=clock.now(),
             recipients=["am@fieldservice.example"],
         )
 
@@ -405,7 +417,7 @@ def test_a_claimed_send_is_never_repeated(customer, mailoutbox) -> None:
     agreement = contract_for(customer)
     already_done(agreement, "t120")
     RenewalReminder.objects.create(
-        contract=agreement, milestone="t90", due_date=DUE["t90"], sent_at=timezone.now()
+        contract=agreement, milestone="t90", due_date=DUE["t90"], sent_at=clock.now()
     )
 
     renewals.renewals_run(today=DUE["t90"] + dt.timedelta(days=1))

@@ -1,4 +1,8 @@
-"""RFM tiers: the mapping from quintiles, and the SQL on a small hand-built population."""
+"""RFM tiers: the mapping from quintiles, and the SQL on a small hand-built population.
+
+A worked example as of DAY (30 June 2026); the clock is pinned to its end, AS_OF, so the
+example reads the same whenever the suite runs.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,15 @@ from contracts.health import health_compute
 from contracts.models import HealthScore
 from contracts.rfm import AT_RISK, HIGH_VALUE, NEW, POTENTIAL, REGULAR, rfm_tiers, tier_of
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets.models import WorkOrder
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = dt.date(2026, 6, 30)
 AS_OF = dt.datetime(2026, 7, 1, tzinfo=TZ)
+
+
+_clock_at_the_end_of_day = clock_at(AS_OF)
 
 
 def tier(r: int, f: int, m: int, *, is_new: bool = False, now: int = 5, before: int = 5) -> str:

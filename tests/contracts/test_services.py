@@ -1,3 +1,10 @@
+"""contracts/services.py: renew, expire, cancel, activate, and coverage on boundary dates.
+
+A worked example on a contract for the year 2026. Every call names its own `today`; the
+clock is pinned to 2 November 2026, the day most renewals here happen, so the example reads
+the same whenever the suite runs.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,12 +18,16 @@ from contracts.models import RenewalOpportunity, ServiceContract
 from contracts.selectors import contract_covering, coverage_for
 from fieldservice.errors import Conflict
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets import pm
 
 pytestmark = pytest.mark.django_db
 
 START, END = dt.date(2026, 1, 1), dt.date(2026, 12, 31)
 Status = ServiceContract.Status
+
+
+_clock_on_2_november_2026 = clock_at(dt.datetime(2026, 11, 2, 9, tzinfo=factories.SHANGHAI))
 
 
 @pytest.fixture
@@ -27,7 +38,12 @@ def unit() -> Equipment:
 @pytest.fixture
 def agreement(unit: Equipment) -> ServiceContract:
     return factories.contract(
-        account=unit.site.account, covers=[unit], number="SC-2026-0001", uplift_percent=Decimal("3.00")
+        account=unit.site.account,
+        covers=[unit],
+        number="SC-2026-0001",
+        start_date=START,
+        end_date=END,
+        uplift_percent=Decimal("3.00"),
     )
 
 
@@ -183,7 +199,9 @@ def test_cancel_stops_coverage_now_and_loses_the_opportunity(agreement, unit) ->
 
 
 def test_activate_puts_a_draft_in_force_once(unit) -> None:
-    draft = factories.contract(account=unit.site.account, covers=[unit], status=Status.DRAFT)
+    draft = factories.contract(
+        account=unit.site.account, covers=[unit], start_date=START, end_date=END, status=Status.DRAFT
+    )
     assert contract_covering(equipment_id=unit.pk, on=dt.date(2026, 6, 1)) is None
 
     services.contract_activate(contract=draft)

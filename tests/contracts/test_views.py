@@ -12,15 +12,13 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from contracts.models import AccountTask, HealthScore, RenewalOpportunity
-from fieldservice import roles
+from fieldservice import clock, roles
 from tests import factories
 from tickets import services as work_orders
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
 
 COMPONENTS = [
     {
@@ -64,13 +62,14 @@ def client_for(user: User, language: str = "en") -> Client:
 
 def renewal(owner: User, *, days: int, name: str = "") -> RenewalOpportunity:
     """An account of `owner` with an active contract whose key date is `days` away, and its renewal."""
+    today = clock.today()
     customer = factories.account(account_manager=owner, **({"name": name} if name else {}))
     unit = factories.equipment(site=factories.site(account=customer))
     contract = factories.contract(
         account=customer,
         covers=[unit],
-        start_date=TODAY - dt.timedelta(days=300),
-        end_date=TODAY + dt.timedelta(days=days),
+        start_date=today - dt.timedelta(days=300),
+        end_date=today + dt.timedelta(days=days),
     )
     return RenewalOpportunity.objects.create(contract=contract, owner=owner)
 
@@ -79,13 +78,14 @@ def renewal(owner: User, *, days: int, name: str = "") -> RenewalOpportunity:
 def book(account_manager: User) -> dict[str, Any]:
     """A risky account of the manager (with health, a task and an open work order), and an
     account of another manager."""
+    today = clock.today()
     other_manager = factories.user(username="manager2", role=roles.ACCOUNT_MANAGER)
     mine = renewal(account_manager, days=40, name="Risky 精密")
     theirs = renewal(other_manager, days=20, name="Theirs 电子")
     account = mine.contract.account
     HealthScore.objects.create(
         account=account,
-        date=TODAY,
+        date=today,
         score=35,
         band="red",
         components=COMPONENTS,
@@ -93,14 +93,14 @@ def book(account_manager: User) -> dict[str, Any]:
         declining=True,
         rfm_tier="at_risk",
     )
-    HealthScore.objects.create(account=account, date=TODAY - dt.timedelta(days=62), score=70, band="yellow")
+    HealthScore.objects.create(account=account, date=today - dt.timedelta(days=62), score=70, band="yellow")
     task = AccountTask.objects.create(
         account=account,
         contract=mine.contract,
         owner=account_manager,
         kind="renewal_reminder",
         title="Call Risky",
-        due_date=TODAY,
+        due_date=today,
     )
     unit = account.sites.get().equipment.get()
     work_order = work_orders.work_order_create(
@@ -200,7 +200,7 @@ def test_stage_change_sets_stage_changed_at(book: dict[str, Any], account_manage
     opportunity.refresh_from_db()
     assert opportunity.stage == "contacted"
     assert opportunity.stage_changed_at is not None
-    assert timezone.now() - opportunity.stage_changed_at < dt.timedelta(minutes=1)
+    assert clock.now() - opportunity.stage_changed_at < dt.timedelta(minutes=1)
 
 
 def test_stage_change_without_htmx_redirects_home(book: dict[str, Any], account_manager: User) -> None:
@@ -286,7 +286,7 @@ def test_360_shows_quote_link_when_drafted(book: dict[str, Any], account_manager
     client = client_for(account_manager)
     url = f"/api/v1/renewals/{book['mine'].pk}/quote.pdf"
     assert url not in client.get(f"/accounts/{book['account'].pk}/").content.decode()
-    RenewalOpportunity.objects.filter(pk=book["mine"].pk).update(quote_pdf="quotes/2026/q.pdf")
+    RenewalOpportunity.objects.filter(pk=book["mine"].pk).update(quote_pdf=f"quotes/{clock.today():%Y}/q.pdf")
     assert url in client.get(f"/accounts/{book['account'].pk}/").content.decode()
     assert url in client.get("/accounts/").content.decode()
 

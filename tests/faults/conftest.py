@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tests.clock_pin import pinned_command
 from tests.faults.servers import ROOT, DbLocks, PostgresCluster, Process, RedisServer, Spawn, wait_for
 
 
@@ -77,7 +78,12 @@ def spawn(tmp_path: Path) -> Iterator[Spawn]:
         log_path = tmp_path / f"{name}-{len(started)}.log"
         with open(log_path, "wb") as log:
             popen = subprocess.Popen(
-                argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                pinned_command(argv),
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         process = Process(name, popen, log_path)
         started.append(process)

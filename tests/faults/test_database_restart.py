@@ -17,13 +17,14 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from fieldservice import clock
+from tests.clock_pin import pinned_command
 from tests.faults.servers import ROOT, PostgresCluster, Spawn, app_env, start_gunicorn, wait_for
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,7 @@ def migrated(postgres_cluster: PostgresCluster, tmp_path_factory: pytest.TempPat
         postgres_cluster, DATABASE, redis_url="redis://127.0.0.1:1/0", tmp=tmp_path_factory.mktemp("migrate")
     )
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        pinned_command([sys.executable, "manage.py", "migrate", "--no-input", "-v0"]),
         cwd=ROOT,
         env=env,
         check=True,
@@ -94,7 +95,7 @@ def served(migrated: PostgresCluster, redis_server: Any, spawn: Spawn, tmp_path:
         admin.execute(f"CREATE DATABASE {database} TEMPLATE {DATABASE}")
     env = app_env_for(migrated, database, redis_url=redis_server().url(0), tmp=tmp_path)
     seeded = subprocess.run(
-        [sys.executable, "-m", "tests.faults.seed_traffic", str(TECHNICIANS)],
+        pinned_command([sys.executable, "-m", "tests.faults.seed_traffic", str(TECHNICIANS)]),
         cwd=ROOT,
         env=env,
         check=True,
@@ -174,7 +175,7 @@ class App:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    return clock.now().isoformat()
 
 
 def test_api_answers_503_while_postgres_is_down_and_no_request_is_half_applied(served: Served) -> None:

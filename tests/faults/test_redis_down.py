@@ -18,9 +18,8 @@ import requests
 from celery import Celery
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import User
-from django.utils import timezone
 
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.models import ApiToken
 from fieldservice.tokens import token_issue
 from scheduling.services import QUEUE_UNAVAILABLE
@@ -48,7 +47,7 @@ MOBILE = "/api/mobile/v1"
 
 
 def _job_in_progress(technician: User, dispatcher: User) -> WorkOrder:
-    started = timezone.now() - dt.timedelta(hours=1)
+    started = clock.now() - dt.timedelta(hours=1)
     unit = factories.equipment()
     factories.contact(site=unit.site, is_primary=True, language="en")
     job = services.work_order_create(
@@ -113,7 +112,7 @@ def test_redis_down_the_app_keeps_serving_and_no_task_is_lost(
         json={
             # Queued offline a while ago: older than the sweep's grace period.
             "type": "completed",
-            "at": (timezone.now() - dt.timedelta(minutes=15)).isoformat(),
+            "at": (clock.now() - dt.timedelta(minutes=15)).isoformat(),
             "version": job.version,
             "resolution": "Replaced the thermostatic valve.",
         },
@@ -138,9 +137,7 @@ def test_redis_down_the_app_keeps_serving_and_no_task_is_lost(
     assert login.status_code == 200 and login.url.endswith("/dispatch/"), (login.status_code, login.url)
     # The dispatcher's API: an optimizer run cannot be queued; it says so instead of hanging.
     assert integration.get(f"{base}/api/v1/work-orders", timeout=10).status_code == 200
-    created = integration.post(
-        f"{base}/api/v1/schedule/runs", json={"date": str(timezone.localdate())}, timeout=30
-    )
+    created = integration.post(f"{base}/api/v1/schedule/runs", json={"date": str(clock.today())}, timeout=30)
     assert created.status_code == 202, created.text
     run = integration.get(f"{base}/api/v1/schedule/runs/{created.json()['id']}", timeout=10).json()
     assert (run["status"], run["error"]) == ("failed", QUEUE_UNAVAILABLE)

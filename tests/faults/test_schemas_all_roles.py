@@ -30,7 +30,6 @@ from django.core.files.storage import default_storage
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
-from django.utils import timezone
 from django.utils.crypto import get_random_string
 from hypothesis import HealthCheck, settings
 from ninja.openapi.schema import OpenAPISchema
@@ -42,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from contracts.models import AccountTask, RenewalOpportunity
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.api import api as dispatcher_api
 from fieldservice.models import ApiToken
 from fieldservice.tokens import token_issue
@@ -114,16 +113,14 @@ def callers(db: None) -> Callers:
     site = factories.site(account=account)
     unit = factories.equipment(site=site)
     factories.contact(site=site, is_primary=True)
-    contract = factories.contract(
-        account=account, covers=[unit], start_date=dt.date(2020, 1, 1), end_date=dt.date(2099, 1, 1)
-    )
+    contract = factories.contract(account=account, covers=[unit])  # a term around today
     opportunity = RenewalOpportunity.objects.create(
         contract=contract, owner=manager, quote_pdf=default_storage.save("quotes/q.pdf", ContentFile(PDF))
     )
     task = AccountTask.objects.create(
         account=account, owner=manager, kind=AccountTask.Kind.RENEWAL_REMINDER, title="Call the plant"
     )
-    start = timezone.now().replace(microsecond=0)
+    start = clock.now().replace(microsecond=0)
     job = work_orders.work_order_create(
         site=site,
         equipment=unit,
@@ -150,9 +147,9 @@ def callers(db: None) -> Callers:
     ServiceReport.objects.create(
         work_order=WorkOrder.objects.get(pk=job.pk),
         pdf=default_storage.save("reports/r.pdf", ContentFile(PDF)),
-        generated_at=timezone.now(),
+        generated_at=clock.now(),
     )
-    run = ScheduleRun.objects.create(created_by=dispatcher, horizon_start=timezone.localdate())
+    run = ScheduleRun.objects.create(created_by=dispatcher, horizon_start=clock.today())
 
     def integration(user: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {token_issue(user=user, kind=ApiToken.Kind.INTEGRATION)[0]}"}

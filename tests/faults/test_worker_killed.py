@@ -22,11 +22,11 @@ import pytest
 import redis
 from celery import Celery
 from django.contrib.auth.models import User
-from django.utils import timezone
 
 from assets.models import Account
 from contracts.models import AccountTask, RenewalOpportunity, RenewalReminder, ServiceContract
 from contracts.selectors import milestone_due_dates
+from fieldservice import clock
 from fieldservice.models import StaffProfile
 from tests import factories
 from tests.faults.servers import (
@@ -52,7 +52,6 @@ pytestmark = pytest.mark.slow
 # Seconds before the message of a dead worker is handed out again (production: an hour).
 VISIBILITY_TIMEOUT = 4.0
 BROKER_DB, CACHE_DB = 1, 2
-TODAY = dt.date(2026, 11, 5)
 Milestone = RenewalReminder.Milestone
 
 
@@ -124,7 +123,7 @@ def _happened(contract: ServiceContract, milestone: str, *, emailed: bool) -> No
         contract=contract,
         milestone=milestone,
         due_date=due,
-        sent_at=timezone.now() if emailed else None,
+        sent_at=clock.now() if emailed else None,
         recipients=["am@fieldservice.example"] if emailed else [],
     )
 
@@ -133,12 +132,13 @@ def test_renewal_run_killed_twice_makes_each_milestone_quote_and_email_once(
     workers: Workers, db_locks: DbLocks
 ) -> None:
     manager = _manager()
-    # First in the run (earlier end date): its T−60 falls due today; it drafts a quote.
-    quoting = _contract(factories.account(account_manager=manager), end=dt.date(2027, 1, 1))
+    today = clock.today()
+    # First in the run (earlier end date): its T−60 fell due 3 days ago; it drafts a quote.
+    quoting = _contract(factories.account(account_manager=manager), end=today + dt.timedelta(days=57))
     _happened(quoting, Milestone.T120, emailed=True)
     _happened(quoting, Milestone.T90, emailed=True)
     # Second: nothing falls due, but its T−90 email failed in an earlier run and is owed.
-    owed = _contract(factories.account(account_manager=manager), end=dt.date(2027, 1, 20))
+    owed = _contract(factories.account(account_manager=manager), end=today + dt.timedelta(days=76))
     _happened(owed, Milestone.T120, emailed=True)
     _happened(owed, Milestone.T90, emailed=False)
     # Kill 1: the T−60 transaction has written the quote file and waits at COMMIT, where the
@@ -154,7 +154,7 @@ def test_renewal_run_killed_twice_makes_each_milestone_quote_and_email_once(
     quotes = workers.media / "quotes"
 
     worker = workers.start()
-    workers.send("contracts.tasks.renewals_run_daily", TODAY.isoformat())
+    workers.send("contracts.tasks.renewals_run_daily", today.isoformat())
     kill_when_blocked(worker, db_locks, statement="COMMIT")
     assert len(files_under(quotes)) == 1, "the kill should land after the quote was written"
     assert not RenewalReminder.objects.filter(contract=quoting, milestone=Milestone.T60).exists()
@@ -203,7 +203,7 @@ def test_service_report_task_killed_after_writing_the_pdf_makes_one_report_file_
 ) -> None:
     site = factories.site()
     contact = factories.contact(site=site, is_primary=True, language="en")
-    finished = timezone.now() - dt.timedelta(hours=1)
+    finished = clock.now() - dt.timedelta(hours=1)
     job = factories.work_order(
         site=site,
         status=WorkOrder.Status.COMPLETED,

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 
 from bench.loadlib import free_port, start_gunicorn, stop_process
+from tests.clock_pin import pinned_command
 
 WORKERS = 4
 
@@ -58,7 +59,9 @@ def server(transactional_db: None, tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     with open(log_path, "wb") as log:
         try:
-            process: subprocess.Popen[bytes] = start_gunicorn(port, WORKERS, 1, log, env)
+            process: subprocess.Popen[bytes] = start_gunicorn(
+                port, WORKERS, 1, log, env, launch=pinned_command
+            )
         except SystemExit as failed:  # the script's way of giving up
             pytest.fail(f"{failed}\n{log_path.read_text(errors='replace')[-6000:]}")
     try:

@@ -35,7 +35,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from django.db.models import Max
-from django.utils import timezone
 
 from bench.loadlib import (
     ADVANCING,
@@ -51,7 +50,7 @@ from bench.loadlib import (
     next_event,
     refusal_text,
 )
-from fieldservice import roles
+from fieldservice import clock, roles
 from scheduling.models import Territory
 from tests import factories
 from tests.load.conftest import Server
@@ -99,7 +98,7 @@ def plan_the_day(dispatcher: User) -> Planned:
     territory = factories.territory("Suzhou")
     model = factories.equipment_model()
     account = factories.account()
-    today = timezone.localdate()
+    today = clock.today()
     versions = {}
     for n in range(TECHNICIANS):
         person = factories.user(username=f"loadtech{n:02d}", role=roles.TECHNICIAN)

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.utils import timezone
 
 from assets.models import Site
+from fieldservice import clock
 from tests import factories
 from tests.conftest import own_cache_keys
 from tickets import services
@@ -57,7 +57,7 @@ class App:
     def event(self, job: WorkOrder, type: str, *, version: int | None = None, **fields: Any) -> Any:
         """Post an event as the app would, with the job's version as the app last saw it."""
         key = fields.pop("key", None)
-        body = {"type": type, "at": timezone.now().isoformat(), "version": version or job.version, **fields}
+        body = {"type": type, "at": clock.now().isoformat(), "version": version or job.version, **fields}
         return self.post(f"/jobs/{job.pk}/events", body, key=key)
 
 
@@ -124,7 +124,7 @@ def make_job(dispatcher: User) -> JobMaker:
         contract: bool = False,
         site: Site | None = None,
     ) -> WorkOrder:
-        start = start or timezone.now().replace(microsecond=0)
+        start = start or clock.now().replace(microsecond=0)
         unit = factories.equipment(site=site) if site else factories.equipment()
         factories.contact(site=unit.site, is_primary=True)
         if contract:

@@ -13,14 +13,14 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
 
+from fieldservice import clock
 from tests.mobile_api.conftest import API, PNG, App, JobMaker, login
 from tickets import services
 from tickets.models import Attachment, WorkOrder, WorkOrderEvent
 
 # Queued a while ago on the phone, within the offline allowance (MOBILE_EVENT_MAX_AGE_DAYS).
-RECENT = (timezone.now() - dt.timedelta(hours=3)).replace(microsecond=0)
+RECENT = (clock.now() - dt.timedelta(hours=3)).replace(microsecond=0)
 
 pytestmark = pytest.mark.django_db
 Status = WorkOrder.Status

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.utils import timezone
 
+from fieldservice import clock
 from tests import factories
 from tickets import services
 from tickets.models import WorkOrder
@@ -39,7 +39,7 @@ def test_a_day_on_the_job(tech_a: User, django_capture_on_commit_callbacks: Any)
     factories.contract(
         account=unit.site.account, covers=[unit], start_date=dt.date(2020, 1, 1), end_date=dt.date(2099, 1, 1)
     )
-    start = timezone.now().replace(microsecond=0)
+    start = clock.now().replace(microsecond=0)
     job = services.work_order_create(
         site=unit.site,
         equipment=unit,

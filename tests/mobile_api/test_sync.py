@@ -12,10 +12,10 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.utils import timezone
 
+from fieldservice import clock
 from mobile_api import sync
-from mobile_api.models import JobChange
+from mobile_api.models import ChangeLogMark, JobChange
 from mobile_api.tasks import mobile_housekeeping
 from tests.mobile_api.conftest import App, JobMaker, login
 from tickets import services
@@ -180,7 +180,7 @@ def test_a_cursor_older_than_the_change_log_gets_a_full_resync(
     fresh = app_a.get("/sync").json()
     snapshot, _ = sync.decode_cursor(fresh["cursor"])
     stale = sync.encode_cursor(
-        snapshot, taken=timezone.now() - dt.timedelta(days=settings.MOBILE_CHANGE_LOG_DAYS + 1)
+        snapshot, taken=clock.now() - dt.timedelta(days=settings.MOBILE_CHANGE_LOG_DAYS + 1)
     )
     body = app_a.get(f"/sync?cursor={stale}").json()
     assert body["full"] is True
@@ -189,9 +189,14 @@ def test_a_cursor_older_than_the_change_log_gets_a_full_resync(
 
 def test_housekeeping_purges_only_what_is_past_its_horizon(technician_a: User, make_job: JobMaker) -> None:
     job = make_job(technician=technician_a)
-    old = timezone.now() - dt.timedelta(days=settings.MOBILE_CHANGE_LOG_DAYS + 1)
-    JobChange.objects.create(technician=technician_a, work_order=job, txid=1, changed_at=old)
-    kept = JobChange.objects.filter(changed_at__gte=old + dt.timedelta(days=1)).count()
+    kept = JobChange.objects.count()
+    # A row from a transaction older than a mark past the horizon, and that mark.
+    JobChange.objects.create(technician=technician_a, work_order=job, txid=1)
+    past_horizon = clock.today() - dt.timedelta(days=settings.MOBILE_CHANGE_LOG_DAYS + 1)
+    ChangeLogMark.objects.create(day=past_horizon, txid=2)
     purged = mobile_housekeeping()
     assert purged["job_changes"] == 1
     assert JobChange.objects.count() == kept > 0
+    assert list(ChangeLogMark.objects.values_list("day", flat=True)) == [clock.today()]
+    assert mobile_housekeeping()["job_changes"] == 0
+    assert ChangeLogMark.objects.count() == 1

@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
+from fieldservice import clock
 from fieldservice.models import ApiToken
 from fieldservice.tokens import token_forget, token_issue, token_revoke
 from tests import factories
@@ -21,7 +21,11 @@ from tickets.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/work-orders"
-TOMORROW_9 = (timezone.now() + dt.timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)
+
+
+def tomorrow_at_9() -> dt.datetime:
+    """09:00 tomorrow where the factory's sites are (Shanghai)."""
+    return dt.datetime.combine(clock.today() + dt.timedelta(days=1), dt.time(9), tzinfo=factories.SHANGHAI)
 
 
 def client_for(user: User) -> Client:
@@ -33,6 +37,7 @@ def client_for(user: User) -> Client:
 @pytest.fixture
 def world(tech_a: User, tech_b: User, account_manager: User) -> dict[str, Any]:
     """Two accounts, the manager owns the first; one job for each technician, one unassigned."""
+    planned_start = tomorrow_at_9()
     mine = factories.account(account_manager=account_manager, name="苏州精密电子有限公司")
     other = factories.account(name="Ningbo Beilun Chillers")
     unit = factories.equipment(site=factories.site(account=mine))
@@ -46,8 +51,8 @@ def world(tech_a: User, tech_b: User, account_manager: User) -> dict[str, Any]:
         services.work_order_schedule(
             work_order=job,
             technician=tech,
-            planned_start=TOMORROW_9,
-            planned_end=TOMORROW_9 + dt.timedelta(hours=2),
+            planned_start=planned_start,
+            planned_end=planned_start + dt.timedelta(hours=2),
             by=None,
             version=1,
         )
@@ -130,14 +135,12 @@ def test_anonymous_is_401_with_json(world: dict[str, Any]) -> None:
 
 def test_create_sets_number_contract_and_sla(world: dict[str, Any], dispatcher: User) -> None:
     unit = world["unit"]
-    factories.contract(
-        account=unit.site.account, covers=[unit], start_date=dt.date(2020, 1, 1), end_date=dt.date(2099, 1, 1)
-    )
+    factories.contract(account=unit.site.account, covers=[unit])  # a term around today
     payload = {"site_id": unit.site_id, "equipment_id": unit.pk, "title": "Compressor trips", "priority": 2}
     response = client_for(dispatcher).post(URL, payload, "application/json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["number"].startswith(f"WO-{timezone.now().year}-")
+    assert body["number"].startswith(f"WO-{clock.today().year}-")  # the company's year, not UTC's
     assert body["contract_number"] and body["billable"] is False
     assert body["sla_response_due"] and body["required_skills"] == {"compressor": 1}
     assert WorkOrder.objects.get(pk=body["id"]).events.filter(type="created").exists()
@@ -195,12 +198,13 @@ def test_transition_walk_and_illegal_transition(
 ) -> None:
     client = client_for(dispatcher)
     job = world["free"]
+    planned_start = tomorrow_at_9()
     schedule = {
         "to": "scheduled",
         "version": 1,
         "technician": tech_b.username,
-        "planned_start": TOMORROW_9.isoformat(),
-        "planned_end": (TOMORROW_9 + dt.timedelta(hours=1)).isoformat(),
+        "planned_start": planned_start.isoformat(),
+        "planned_end": (planned_start + dt.timedelta(hours=1)).isoformat(),
     }
     body = client.post(f"{URL}/{job.pk}/transition", schedule, "application/json").json()
     assert (body["status"], body["technician"], body["version"]) == ("scheduled", "tech02", 2)
@@ -233,14 +237,14 @@ def test_filters(world: dict[str, Any], dispatcher: User) -> None:
     assert ids(client.get(URL, {"priority": 1})) == {world["free"].pk}
     assert ids(client.get(URL, {"technician": "tech02"})) == {world["job_b"].pk}
     assert ids(client.get(URL, {"account_id": world["mine"].pk})) == {world["job_a"].pk, world["free"].pk}
-    day = TOMORROW_9.astimezone(timezone.get_current_timezone()).date().isoformat()
+    day = (clock.today() + dt.timedelta(days=1)).isoformat()
     assert ids(client.get(URL, {"planned_from": day, "planned_to": day})) == {
         world["job_a"].pk,
         world["job_b"].pk,
     }
     assert ids(client.get(URL, {"search": "Noise"})) == {world["free"].pk}
     WorkOrder.objects.filter(pk=world["free"].pk).update(
-        sla_resolution_due=timezone.now() - dt.timedelta(hours=1)
+        sla_resolution_due=clock.now() - dt.timedelta(hours=1)
     )
     assert ids(client.get(URL, {"overdue_sla": "true"})) == {world["free"].pk}
 
@@ -284,7 +288,7 @@ def test_bearer_token_auth_expiry_and_revocation(world: dict[str, Any], dispatch
     )
     assert created.status_code == 201
     assert Client().get(URL, HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
-    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=clock.now() - dt.timedelta(seconds=1))
     token_forget(token=token)  # as the admin does on an edit; the cached copy would last a minute
     assert Client().get(URL, headers=headers).status_code == 401
     raw2, token2 = token_issue(user=dispatcher, kind=ApiToken.Kind.INTEGRATION)
@@ -319,7 +323,7 @@ def test_report_pdf_is_rendered_on_first_request_without_email(
     client = client_for(dispatcher)
     assert client.get(f"{URL}/{job.pk}/report.pdf").json()["code"] == "not_completed"
     WorkOrder.objects.filter(pk=job.pk).update(
-        status="completed", completed_at=timezone.now(), resolution="Fixed"
+        status="completed", completed_at=clock.now(), resolution="Fixed"
     )
     response = client.get(f"{URL}/{job.pk}/report.pdf")
     assert response.status_code == 200

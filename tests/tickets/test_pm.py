@@ -1,3 +1,10 @@
+"""Preventive work orders from calendar and meter plans: a worked example in the spring of 2026.
+
+Every run names its own `today`; the clock is pinned to 25 March 2026, the day most of them
+use, so the example reads the same whenever the suite runs. The factory anchors calendar
+plans on 1 January of the clock's year: 1 January 2026 here.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +19,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from assets.models import ChecklistTemplate, Equipment, MaintenancePlan, MeterReading
+from fieldservice import clock
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets import pm
 from tickets.models import ChecklistItem, WorkOrder
 from tickets.tasks import preventive_work_orders_generate
@@ -31,10 +40,18 @@ def at(day: dt.date, hour: int = 9) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=SHANGHAI)
 
 
+_clock_on_25_march_2026 = clock_at(at(dt.date(2026, 3, 25)))
+
+
 def covered_unit(**fields: Any) -> Equipment:
-    """Equipment under an active 2026 contract (the factory default)."""
+    """Equipment under an active contract for the year 2026."""
     unit = factories.equipment(**fields)
-    factories.contract(account=unit.site.account, covers=[unit])
+    factories.contract(
+        account=unit.site.account,
+        covers=[unit],
+        start_date=dt.date(2026, 1, 1),
+        end_date=dt.date(2026, 12, 31),
+    )
     return unit
 
 
@@ -475,9 +492,8 @@ def test_command_refuses_a_negative_horizon() -> None:
 
 def test_daily_task_uses_today_and_the_configured_horizon(settings: Any) -> None:
     settings.PM_HORIZON_DAYS = 5
-    from django.utils import timezone
 
-    today = timezone.localdate()
+    today = clock.today()
     unit = factories.equipment()
     factories.contract(
         account=unit.site.account,

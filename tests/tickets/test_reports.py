@@ -1,3 +1,9 @@
+"""Service reports: the PDF of a completed visit, stored and emailed once, and the sweep.
+
+The visit is a worked example on Monday 30 November 2026, from NOW to FINISHED; the clock is
+pinned to FINISHED, when the report is made, so it reads the same whenever the suite runs.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,12 +19,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
+from fieldservice import clock
 from fieldservice.errors import Conflict
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets import services
 from tickets.models import (
     Attachment,
@@ -42,9 +49,13 @@ from tickets.reports import (
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=factories.SHANGHAI)  # a Monday
+FINISHED = NOW + dt.timedelta(minutes=180)
 ACCOUNT_NAME = "苏州精密电子有限公司"
 SIGNER = "李娜"
 PART_NUMBER = "AC-1622-0654-01"
+
+
+_clock_when_the_visit_ends = clock_at(FINISHED)
 
 
 @pytest.fixture(autouse=True)
@@ -127,7 +138,7 @@ def _completed(site, technician: User, dispatcher: User) -> WorkOrder:
     Attachment.objects.create(
         work_order=job,
         kind=Attachment.Kind.PHOTO,
-        file=_stored("attachments/2026/11/valve.jpg", photo),
+        file=_stored(f"attachments/{NOW:%Y/%m}/valve.jpg", photo),
         content_type="image/jpeg",
         size_bytes=len(photo),
         sha256="0" * 64,
@@ -136,7 +147,7 @@ def _completed(site, technician: User, dispatcher: User) -> WorkOrder:
     )
     Signature.objects.create(
         work_order=job,
-        image=_stored("signatures/2026/11/sig.png", _image("PNG", (400, 120), "white")),
+        image=_stored(f"signatures/{NOW:%Y/%m}/sig.png", _image("PNG", (400, 120), "white")),
         signer_name=SIGNER,
         signed_at=NOW + dt.timedelta(minutes=175),
         captured_by=technician,
@@ -146,7 +157,7 @@ def _completed(site, technician: User, dispatcher: User) -> WorkOrder:
         by=technician,
         version=job.version,
         resolution="Replaced the thermostatic valve; ran 30 minutes under load, 82 °C. 已更换温控阀。",
-        at=NOW + dt.timedelta(minutes=180),
+        at=FINISHED,
     )
 
 
@@ -235,7 +246,7 @@ def test_a_leftover_file_is_replaced_not_kept_beside_a_copy(completed, media_roo
 
 
 def test_the_sweep_finds_recent_completions_without_a_report(customer_site) -> None:
-    now = timezone.now()
+    now = clock.now()
 
     def completed_ago(age: dt.timedelta, status: str = WorkOrder.Status.COMPLETED) -> WorkOrder:
         return factories.work_order(site=customer_site, status=status, completed_at=now - age)

@@ -2,6 +2,7 @@
 
 Pure functions, no database. Calendars are built explicitly (08:00–18:00, Monday to Friday)
 so every expected time below can be checked by hand; one test pins `for_site` to settings.
+Nothing here reads the clock: the dates of March 2026 are plain data, so no clock is pinned.
 """
 
 from __future__ import annotations

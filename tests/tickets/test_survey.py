@@ -1,20 +1,19 @@
 from __future__ import annotations
 
-import time
-from unittest import mock
+import datetime as dt
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid, NotFound
 from tests import factories
 from tickets.models import Survey, WorkOrder
 from tickets.survey import survey_submit, survey_token_for
 
 pytestmark = pytest.mark.django_db
-
-DAY = 24 * 60 * 60
 
 
 @pytest.fixture
@@ -72,9 +71,9 @@ def test_a_tampered_token_is_404(client: Client, job) -> None:
 
 def test_an_expired_token_is_404(client: Client, job, settings) -> None:
     settings.SURVEY_LINK_MAX_AGE_DAYS = 60
-    with mock.patch("django.core.signing.time.time", return_value=time.time() - 61 * DAY):
+    with time_machine.travel(clock.now() - dt.timedelta(days=61)):
         old = survey_token_for(job)
-    with mock.patch("django.core.signing.time.time", return_value=time.time() - 59 * DAY):
+    with time_machine.travel(clock.now() - dt.timedelta(days=59)):
         recent = survey_token_for(job)
 
     assert client.get(_url(old)).status_code == 404

@@ -15,9 +15,9 @@ from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
-from django.utils import timezone
 from PIL import Image
 
+from fieldservice import clock
 from tests import factories
 from tickets.models import (
     Attachment,
@@ -48,7 +48,7 @@ def own_job(account_manager: User, tech_a: User) -> WorkOrder:
     """A completed job of the manager's account, with everything recorded on it."""
     account = factories.account(account_manager=account_manager)
     site = factories.site(account=account, name="二号厂房")
-    now = timezone.now()
+    now = clock.now()
     job = factories.work_order(
         site=site,
         status=WorkOrder.Status.COMPLETED,
@@ -152,7 +152,7 @@ def test_page_shows_everything_about_the_job(dispatcher: User, own_job: WorkOrde
 
 
 def test_open_job_shows_running_clock_and_no_report(dispatcher: User) -> None:
-    job = factories.work_order(sla_resolution_due=timezone.now() + dt.timedelta(hours=3, minutes=10))
+    job = factories.work_order(sla_resolution_due=clock.now() + dt.timedelta(hours=3, minutes=10))
     response = logged_in(dispatcher).get(f"/work-orders/{job.pk}/")
     page = response.content.decode()
     assert "report.pdf" not in page and "Not signed yet" in page

@@ -20,7 +20,6 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
 from django.db.models import Field, Model, QuerySet
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from assets.importing import cells
 from assets.importing.cells import Column
 from assets.importing.reading import Row
+from fieldservice import clock
 
 M = TypeVar("M", bound=Model)
 Progress = Callable[[str, int, int], None]
@@ -207,7 +207,7 @@ class Kind(Generic[M]):
             self.model._default_manager.bulk_create(created[start : start + WRITE_BATCH])
             progress(_("writing"), start + len(created[start : start + WRITE_BATCH]), total)
         if plan.updates:
-            now = timezone.now()
+            now = clock.now()
             changed_fields = {"updated_at"}
             for _row, obj, changed in plan.updates:
                 obj.updated_at = now  # type: ignore[attr-defined]

@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from contracts.health import health_compute
+from fieldservice import clock
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, today: dt.date | None, history_months: int, **options: Any) -> None:
         if history_months < 0:
             raise CommandError("--history-months must be 0 or more.")
-        day = today or timezone.localdate()
+        day = today or clock.today()
         started = time.perf_counter()
         for past in month_ends_before(day, history_months):
             health_compute(today=past, alert=False)
