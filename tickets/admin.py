@@ -1,18 +1,41 @@
 """The back office's work orders. Corrections made here go through tickets.backoffice, which
-writes them to the work order's audit trail (its events) with the old and new values."""
+writes them to the work order's audit trail (its events) with the old and new values.
+
+A new work order is opened as the API opens one: the same input schema
+(tickets.schemas.WorkOrderIn) and the same service (tickets.services.work_order_create),
+which gives it its number, covering contract, billability and SLA clocks. "Add work order"
+asks for the account first (`?account=`), then offers only that account's sites and equipment;
+no script is needed for either step.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from collections.abc import Iterator
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.forms.models import ModelChoiceIterator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+from pydantic import ValidationError as SchemaError
+from pydantic_core import ErrorDetails
 
+from assets.models import Account, Equipment, Site
 from fieldservice.admin import AccountScopedAdmin, acting_user
 from fieldservice.admin_geo import WktGeometryAdmin
-from tickets import backoffice
+from fieldservice.errors import Invalid
+from tickets import backoffice, schemas, services
 from tickets.models import (
     Attachment,
     ChecklistItem,
@@ -23,6 +46,187 @@ from tickets.models import (
     WorkOrder,
     WorkOrderEvent,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+# The query parameter of "Add work order" that carries the account chosen on its first step.
+INTAKE_ACCOUNT = "account"
+# What makes sense when a job comes in; the rest (technician, plan, status, …) comes later,
+# through the work-order services.
+INTAKE_FIELDS = [
+    "account",
+    "site",
+    "equipment",
+    "kind",
+    "priority",
+    "title",
+    "description",
+    "estimated_minutes",
+    "required_skills",
+    "earliest_start",
+    "latest_end",
+]
+# The service's refusals (tickets.services.work_order_create_check), each beside its field.
+INTAKE_REFUSALS = {
+    "equipment_not_at_site": ("equipment", _("This equipment is not installed at the chosen site.")),
+    "equipment_decommissioned": ("equipment", _("This equipment is decommissioned.")),
+    "window_ordered": ("latest_end", _("The latest end must be after the earliest start.")),
+}
+# The API schema's names for the form's fields, where they differ.
+SCHEMA_FIELDS = {"site_id": "site", "equipment_id": "equipment"}
+
+
+def _schema_refusal(error: ErrorDetails) -> ValidationError:
+    """The API schema's refusal of one value, in Django's own (translated) words."""
+    context = error.get("ctx", {})
+    if error["type"] == "less_than_equal":
+        return ValidationError(
+            MaxValueValidator.message, code="max_value", params={"limit_value": context["le"]}
+        )
+    if error["type"] == "greater_than_equal":
+        return ValidationError(
+            MinValueValidator.message, code="min_value", params={"limit_value": context["ge"]}
+        )
+    return ValidationError(RegexValidator.message, code="invalid")  # "Enter a valid value."
+
+
+def _label(field_name: str) -> StrOrPromise:
+    # As a model form labels the work order's own field.
+    field = WorkOrder._meta.get_field(field_name)
+    assert isinstance(field, models.Field)
+    return capfirst(field.verbose_name)
+
+
+class _EquipmentBySiteIterator(ModelChoiceIterator):
+    """The account's equipment grouped under the site it is installed at."""
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        units = self.queryset.order_by("site__name", "site_id", "serial_number", "pk")
+        for site, at_site in itertools.groupby(units, key=attrgetter("site")):
+            yield (site.name, [self.choice(unit) for unit in at_site])
+
+
+class _EquipmentChoiceField(forms.ModelChoiceField):
+    iterator = _EquipmentBySiteIterator
+
+
+class _RequiredSkillsField(forms.JSONField):
+    """Empty, not `{}`, when there is nothing to show: empty means the equipment model's skill
+    (the API's default when the field is left out)."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value in (None, {}) else super().prepare_value(value)
+
+
+class _SiteChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Model) -> str:
+        assert isinstance(obj, Site)
+        return obj.name  # the account is chosen already: its name would only repeat
+
+
+class WorkOrderIntakeForm(forms.ModelForm):
+    """The second step of "Add work order": the account is chosen (`account_chosen`, set on a
+    subclass made per request), its sites and equipment are the only choices, and the input
+    is checked as the API checks it (tickets.schemas.WorkOrderIn, then the service's rules),
+    each refusal beside its field."""
+
+    account_chosen: Account
+    choose_account_url: str
+
+    account = forms.ModelChoiceField(
+        queryset=Account.objects.none(),
+        disabled=True,
+        label=_label("account"),
+    )
+    site = _SiteChoiceField(
+        queryset=Site.objects.none(),
+        label=_label("site"),
+        error_messages={"invalid_choice": _("Choose a site of this account.")},
+    )
+    equipment = _EquipmentChoiceField(
+        queryset=Equipment.objects.none(),
+        required=False,
+        label=_label("equipment"),
+        error_messages={"invalid_choice": _("Choose equipment of this account.")},
+    )
+    required_skills = _RequiredSkillsField(
+        required=False,
+        label=_label("required_skills"),
+        help_text=_(
+            'Minimum level (1 to 3) per skill code, as JSON: {"compressor": 2}. '
+            "Leave empty for the equipment model's skill."
+        ),
+    )
+
+    class Meta:
+        model = WorkOrder
+        fields = INTAKE_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        account = self.account_chosen
+        self.intake: schemas.WorkOrderIn | None = None
+        self.initial["account"] = account.pk
+        self.fields["account"].queryset = Account.objects.filter(pk=account.pk)  # type: ignore[attr-defined]
+        self.fields["account"].help_text = format_html(
+            '<a href="{}">{}</a>', self.choose_account_url, _("Choose another account")
+        )
+        self.fields["site"].queryset = Site.objects.filter(account=account).order_by("name", "pk")  # type: ignore[attr-defined]
+        self.fields["equipment"].queryset = Equipment.objects.filter(  # type: ignore[attr-defined]
+            site__account=account
+        ).select_related("site", "equipment_model")
+        if not self.is_bound:
+            self.initial.setdefault("kind", WorkOrder.Kind.CORRECTIVE)
+            self.initial["estimated_minutes"] = settings.DEFAULT_ESTIMATED_MINUTES
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        site, equipment = cleaned.get("site"), cleaned.get("equipment")
+        if site is not None and "equipment" not in self.errors:
+            try:
+                services.work_order_create_check(
+                    site=site,
+                    equipment=equipment,
+                    earliest_start=cleaned.get("earliest_start"),
+                    latest_end=cleaned.get("latest_end"),
+                )
+            except Invalid as refusal:
+                field, message = INTAKE_REFUSALS.get(refusal.code, (None, refusal.message))
+                self.add_error(field, ValidationError(message, code=refusal.code))
+        if self.errors or site is None:
+            return cleaned
+        try:
+            self.intake = schemas.WorkOrderIn(
+                site_id=site.pk,
+                equipment_id=equipment.pk if equipment is not None else None,
+                kind=cleaned["kind"],
+                priority=cleaned["priority"],
+                title=cleaned["title"],
+                description=cleaned.get("description", ""),
+                required_skills=cleaned.get("required_skills") or None,
+                estimated_minutes=cleaned["estimated_minutes"],
+                earliest_start=cleaned.get("earliest_start"),
+                latest_end=cleaned.get("latest_end"),
+            )
+        except SchemaError as refused:
+            for error in refused.errors():
+                name = str(error["loc"][0]) if error["loc"] else ""
+                field_name = SCHEMA_FIELDS.get(name, name)
+                self.add_error(field_name if field_name in self.fields else None, _schema_refusal(error))
+        return cleaned
+
+    def work_order_create_arguments(self) -> dict[str, Any]:
+        """tickets.services.work_order_create's arguments (but `by`), as the API passes them."""
+        assert self.intake is not None, "only a valid form opens a work order"
+        return {
+            "site": self.cleaned_data["site"],
+            "equipment": self.cleaned_data["equipment"],
+            **self.intake.dict(exclude={"site_id", "equipment_id"}),
+        }
 
 
 class ChecklistItemInline(AccountScopedAdmin, admin.TabularInline):
@@ -96,11 +300,88 @@ class WorkOrderAdmin(AccountScopedAdmin, admin.ModelAdmin):
     ]
     inlines = [ChecklistItemInline, PartUsageInline, EventInline]
 
+    # --- "Add work order": choose the account, then open the job through the service ---------
+
+    def _account_chooser(self, request: HttpRequest) -> type[ModelForm[WorkOrder]]:
+        # The account field as the admin makes it: an autocomplete of the accounts this user
+        # sees in the back office (AccountScopedAdmin), an account manager's own only.
+        chooser = super().get_form(request, None, fields=["account"])
+        chooser.base_fields["account"].help_text = _(
+            "Choose the customer's account first: the next step offers its sites and equipment."
+        )
+        return chooser
+
+    def _intake_account(self, request: HttpRequest) -> Account | None:
+        """The account chosen on the first step (`?account=`), if this user may choose it."""
+        chosen = request.GET.get(INTAKE_ACCOUNT)
+        if not chosen:
+            return None
+        try:
+            account: Account = self._account_chooser(request).base_fields["account"].clean(chosen)
+        except ValidationError:
+            return None
+        return account
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if self._intake_account(request) is None:
+            if request.method == "POST":
+                if not self.has_add_permission(request):
+                    raise PermissionDenied
+                chooser = self._account_chooser(request)(request.POST)
+                if chooser.is_valid():
+                    query = request.GET.copy()
+                    query[INTAKE_ACCOUNT] = str(chooser.cleaned_data["account"].pk)
+                    return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+            # An invalid choice is shown again with its error by the usual add page.
+            extra_context = {**(extra_context or {}), "choosing_account": True}
+        return super().add_view(request, form_url, extra_context)
+
+    def get_fieldsets(self, request: HttpRequest, obj: WorkOrder | None = None) -> Any:
+        if obj is not None:
+            return super().get_fieldsets(request, obj)
+        fields = INTAKE_FIELDS if self._intake_account(request) is not None else ["account"]
+        return [(None, {"fields": fields})]
+
+    def get_form(
+        self, request: HttpRequest, obj: WorkOrder | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is not None or change:
+            return super().get_form(request, obj, change=change, **kwargs)
+        account = self._intake_account(request)
+        if account is None:
+            return self._account_chooser(request)
+        again = request.GET.copy()
+        again.pop(INTAKE_ACCOUNT, None)
+        intake = type(
+            "WorkOrderIntakeForm",
+            (WorkOrderIntakeForm,),
+            {
+                "account_chosen": account,
+                "choose_account_url": f"{request.path}?{again.urlencode()}" if again else request.path,
+            },
+        )
+        return super().get_form(request, None, form=intake, fields=INTAKE_FIELDS)
+
+    def get_inline_instances(self, request: HttpRequest, obj: WorkOrder | None = None) -> list[Any]:
+        # A job has no checklist answers, parts or events before it is opened.
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        if change:
+            return super().save_form(request, form, change)
+        return services.work_order_create(by=acting_user(request), **form.work_order_create_arguments())
+
+    # --- corrections to an existing work order ------------------------------------------------
+
     def save_model(self, request: HttpRequest, obj: WorkOrder, form: ModelForm, change: bool) -> None:
-        """Saved in save_related instead, with the checklist and parts edited on the same page,
-        so that one event holds the whole correction."""
+        """A correction is saved in save_related instead, with the checklist and parts edited on
+        the same page, so that one event holds the whole correction; a new job in save_form."""
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+        if not change:
+            return  # opened, with its created event, by save_form
         backoffice.work_order_backoffice_save(
             work_order=form.instance,
             by=acting_user(request),

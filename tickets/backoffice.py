@@ -14,8 +14,8 @@ from collections.abc import Callable
 from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.db.models import F
-from django.utils import timezone
 
+from fieldservice import clock
 from fieldservice.audit import Action, Image, Source, audit_record, changes_between, snapshot
 from tickets.models import ChecklistItem, PartUsage, WorkOrder, WorkOrderEvent
 
@@ -32,7 +32,7 @@ def _event(work_order: WorkOrder, *, by: User | None, payload: dict[str, object]
     return WorkOrderEvent.objects.create(
         work_order=work_order,
         type=EventType.UPDATED,
-        at=timezone.now(),
+        at=clock.now(),
         by=by if by is not None and by.is_authenticated else None,
         payload={"source": Source.ADMIN.value, **payload},
     )
@@ -63,14 +63,12 @@ def work_order_backoffice_save(
 ) -> WorkOrder:
     """Save a work order edited in the admin, with the checklist and parts edited on the same
     page (`save_related`), and record one event with everything that changed. A change bumps
-    the version, so that an app or a dispatcher holding the older one is told (409)."""
+    the version, so that an app or a dispatcher holding the older one is told (409).
+
+    Only corrections: a new work order is opened by tickets.services.work_order_create, which
+    gives it its number, contract and SLA clocks (a plain save would give it none)."""
     if work_order.pk is None:
-        work_order.save()
-        if save_related is not None:
-            save_related()
-        changes = changes_between(None, work_order_image(work_order))
-        _event(work_order, by=by, payload={"created": True, "changed": changes})
-        return work_order
+        raise ValueError("A new work order is opened with tickets.services.work_order_create.")
     locked = _lock(work_order.pk)
     before = work_order_image(locked)
     work_order.version = locked.version  # read-only in the admin; never the form's stale copy

@@ -33,7 +33,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from assets.models import Equipment, MaintenancePlan, Site
 from contracts.selectors import coverage_for
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.errors import Conflict, Invalid
 from tickets import sla
 from tickets.models import WORK_ORDER_NUMBER_SEQUENCE, ChecklistItem, WorkOrder, WorkOrderEvent
@@ -72,10 +72,12 @@ EDITABLE_FIELDS = frozenset(
 
 
 def _next_number(at: dt.datetime) -> str:
+    """WO-<the company's year at `at`>-<sequence>: `at` is aware and may be in UTC, where the
+    first eight hours of 1 January in Shanghai are still the old year."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(%s)", [WORK_ORDER_NUMBER_SEQUENCE])
         (sequence_value,) = cursor.fetchone()
-    return f"WO-{at.year}-{sequence_value:06d}"
+    return f"WO-{timezone.localtime(at).year}-{sequence_value:06d}"
 
 
 def _sla_calendar(work_order: WorkOrder) -> sla.Calendar:
@@ -204,6 +206,23 @@ def _move(
 # --- creation and edits ---------------------------------------------------------------------
 
 
+def work_order_create_check(
+    *,
+    site: Site,
+    equipment: Equipment | None,
+    earliest_start: dt.datetime | None = None,
+    latest_end: dt.datetime | None = None,
+) -> None:
+    """Raise Invalid for what work_order_create refuses, without writing anything: a form
+    (the back office's intake) asks first, to show the refusal beside its field."""
+    if equipment is not None and equipment.site_id != site.pk:
+        raise Invalid("The equipment is not installed at this site.", code="equipment_not_at_site")
+    if equipment is not None and equipment.status == Equipment.Status.DECOMMISSIONED:
+        raise Invalid("The equipment is decommissioned.", code="equipment_decommissioned")
+    if earliest_start and latest_end and latest_end <= earliest_start:
+        raise Invalid("The latest end must be after the earliest start.", code="window_ordered")
+
+
 @transaction.atomic
 def work_order_create(
     *,
@@ -224,11 +243,10 @@ def work_order_create(
     at: dt.datetime | None = None,
 ) -> WorkOrder:
     """Open a work order: number, contract and SLA clocks, required skills, checklist."""
-    at = at or timezone.now()
-    if equipment is not None and equipment.site_id != site.pk:
-        raise Invalid("The equipment is not installed at this site.", code="equipment_not_at_site")
-    if equipment is not None and equipment.status == Equipment.Status.DECOMMISSIONED:
-        raise Invalid("The equipment is decommissioned.", code="equipment_decommissioned")
+    at = at or clock.now()
+    work_order_create_check(
+        site=site, equipment=equipment, earliest_start=earliest_start, latest_end=latest_end
+    )
     if required_skills is None:
         required_skills = (
             {equipment.equipment_model.required_skill: equipment.equipment_model.required_skill_level}
@@ -324,7 +342,7 @@ def work_order_update(*, work_order: WorkOrder, by: User | None, version: int, *
         update_fields += ["sla_response_due", "sla_resolution_due", "contract", "billable"]
     locked.version += 1
     locked.save(update_fields=update_fields)
-    _record(locked, EventType.UPDATED, by=by, at=timezone.now(), payload={"changed": changed})
+    _record(locked, EventType.UPDATED, by=by, at=clock.now(), payload={"changed": changed})
     return locked
 
 
@@ -351,7 +369,7 @@ def work_order_schedule(
 ) -> WorkOrder:
     """Assign a technician and planned times. On a scheduled or dispatched job it reassigns:
     a dispatched job goes back to scheduled, since the new technician has not received it."""
-    at = at or timezone.now()
+    at = at or clock.now()
     if planned_end <= planned_start:
         raise Invalid("The planned end must be after the planned start.", code="planned_ordered")
     locked = _lock(work_order, version)
@@ -382,7 +400,7 @@ def work_order_schedule(
 def work_order_unschedule(*, work_order: WorkOrder, by: User | None, version: int | None) -> WorkOrder:
     locked = _lock(work_order, version)
     fields = {"assigned_technician": None, "planned_start": None, "planned_end": None}
-    _move(locked, Status.NEW, by=by, at=timezone.now(), fields=fields)
+    _move(locked, Status.NEW, by=by, at=clock.now(), fields=fields)
     return locked
 
 
@@ -413,7 +431,7 @@ def _simple(
         payload: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> WorkOrder:
-        at = at or timezone.now()
+        at = at or clock.now()
         locked = _lock(work_order, version)
         _require_from(locked, to, sources)
         fields = {name: at for name in fields_at if getattr(locked, name) is None}
@@ -441,7 +459,7 @@ work_order_close = _simple(Status.CLOSED, sources=(Status.COMPLETED,))
 
 
 def _record_breach_if_late(
-    work_order: WorkOrder, clock: str, *, due: dt.datetime | None, at: dt.datetime
+    work_order: WorkOrder, which: str, *, due: dt.datetime | None, at: dt.datetime
 ) -> None:
     """A clock stopped after its due time is a breach, whether or not a sweep saw it running.
     Same key as the sweep's, so the breach is recorded once either way."""
@@ -453,8 +471,8 @@ def _record_breach_if_late(
                 work_order=work_order,
                 type=EventType.SLA_BREACHED,
                 at=due,
-                payload={"clock": clock, "due": due.isoformat()},
-                idempotency_key=f"sla-breach:{work_order.pk}:{clock}",
+                payload={"clock": which, "due": due.isoformat()},
+                idempotency_key=f"sla-breach:{work_order.pk}:{which}",
             )
         ],
         ignore_conflicts=True,
@@ -473,7 +491,7 @@ def work_order_arrive(
 ) -> WorkOrder:
     """The technician is on site, which meets the response SLA (an on-site promise). An
     arrival reported far from the site (PostGIS distance) is accepted but flagged."""
-    at = at or timezone.now()
+    at = at or clock.now()
     locked = _lock(work_order, version)
     _require_from(locked, Status.ON_SITE, (Status.EN_ROUTE,))
     fields = {"arrived_at": at, "responded_at": locked.responded_at or at}
@@ -512,7 +530,7 @@ def work_order_hold(
     idempotency_key: str | None = None,
 ) -> WorkOrder:
     """Pause the work (waiting for parts, customer): the resolution clock stops."""
-    at = at or timezone.now()
+    at = at or clock.now()
     locked = _lock(work_order, version)
     _move(
         locked,
@@ -536,7 +554,7 @@ def work_order_resume(
     idempotency_key: str | None = None,
 ) -> WorkOrder:
     """Resume after a hold: the resolution due time moves by the working time spent on hold."""
-    at = at or timezone.now()
+    at = at or clock.now()
     locked = _lock(work_order, version)
     _require_from(locked, Status.IN_PROGRESS, (Status.ON_HOLD,))
     fields: dict[str, Any] = {"on_hold_since": None}
@@ -550,10 +568,12 @@ def work_order_resume(
 
 
 def completion_missing(work_order: WorkOrder, *, resolution: str) -> list[dict[str, str]]:
-    """What still stands between this work order and completion, one entry per gap."""
+    """What still stands between this work order and completion, one entry per gap. Reads the
+    checklist through `.all()`, so a list that prefetched it (the technician app's) asks nothing."""
     missing = [
         {"field": f"checklist[{item.position}]", "message": f"Required check not answered: {item.label}"}
-        for item in work_order.checklist.filter(required=True, result="", value__isnull=True, text="")
+        for item in work_order.checklist.all()
+        if item.required and not item.result and item.value is None and not item.text
     ]
     requires_signature = work_order.contract is not None and work_order.contract.requires_signature
     if requires_signature and not hasattr(work_order, "signature"):
@@ -577,7 +597,7 @@ def work_order_complete(
 ) -> WorkOrder:
     """Finish the job. Refused with the list of what is missing; on success the service
     report is generated and sent after the transaction commits."""
-    at = at or timezone.now()
+    at = at or clock.now()
     locked = _lock(work_order, version)
     _check_transition(locked, Status.COMPLETED)
     missing = completion_missing(locked, resolution=resolution)
@@ -631,7 +651,7 @@ def work_order_cancel(
         locked,
         Status.CANCELLED,
         by=by,
-        at=timezone.now(),
+        at=clock.now(),
         fields={"on_hold_since": None},
         payload={"reason": reason},
     )
@@ -656,7 +676,7 @@ def sla_breaches_record(*, now: dt.datetime | None = None) -> int:
     Safe to run often and concurrently: the event's idempotency key is unique per work order
     and clock, so a breach is recorded once however many sweeps see it.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     open_statuses = [s for s in WorkOrder.OPEN_STATUSES if s != Status.ON_HOLD]
     response_late = Q(sla_response_due__lt=now) & (
         Q(responded_at__isnull=True) | Q(responded_at__gt=F("sla_response_due"))
@@ -666,21 +686,21 @@ def sla_breaches_record(*, now: dt.datetime | None = None) -> int:
     for work_order in WorkOrder.objects.filter(status__in=open_statuses).filter(
         response_late | resolution_late
     ):
-        for clock, due in (
+        for which, due in (
             ("response", work_order.sla_response_due),
             ("resolution", work_order.sla_resolution_due),
         ):
             if due is None or due >= now:
                 continue
-            if clock == "response" and work_order.responded_at and work_order.responded_at <= due:
+            if which == "response" and work_order.responded_at and work_order.responded_at <= due:
                 continue
             events.append(
                 WorkOrderEvent(
                     work_order=work_order,
                     type=EventType.SLA_BREACHED,
                     at=due,
-                    payload={"clock": clock, "due": due.isoformat()},
-                    idempotency_key=f"sla-breach:{work_order.pk}:{clock}",
+                    payload={"clock": which, "due": due.isoformat()},
+                    idempotency_key=f"sla-breach:{work_order.pk}:{which}",
                 )
             )
     keys = [event.idempotency_key for event in events]

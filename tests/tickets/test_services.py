@@ -2,7 +2,9 @@
 
 Work orders are opened and moved only through the public services, with explicit aware
 times, by the named personas: the dispatcher plans and dispatches, tech01 does the visit.
-2 March 2026 is a Monday; 6 March a Friday. Shanghai is UTC+8 all year.
+2 March 2026 is a Monday; 6 March a Friday. Shanghai is UTC+8 all year. The clock is pinned
+to Friday 20 March 2026, after every moment written here (the services that take no time of
+their own stamp the clock's), so the example reads the same whenever the suite runs.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
-from django.utils import timezone
 from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks, Settings
 
 from assets.models import Equipment, Site
 from contracts.models import ServiceContract
+from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets import services, sla
 from tickets.models import ChecklistItem, Signature, WorkOrder, WorkOrderEvent
 
@@ -45,6 +49,11 @@ def shanghai(day: int, hour: int, minute: int = 0, month: int = 3) -> dt.datetim
 
 MONDAY_9 = shanghai(2, 9)
 FRIDAY_16 = shanghai(6, 16)
+
+
+_clock_after_the_example = clock_at(shanghai(20, 18))
+
+
 OFFICE = sla.Calendar(kind=sla.BUSINESS_HOURS, zone=SHANGHAI, day_start=dt.time(8), day_end=dt.time(18))
 
 CHECKLIST = (
@@ -120,7 +129,7 @@ def make_completable(job: WorkOrder, *, by: User, at: dt.datetime) -> None:
     if job.contract is not None and job.contract.requires_signature:
         Signature.objects.get_or_create(
             work_order=job,
-            defaults={"image": "signatures/2026/03/sig.png", "signer_name": "王伟", "signed_at": at},
+            defaults={"image": f"signatures/{at:%Y/%m}/sig.png", "signer_name": "王伟", "signed_at": at},
         )
 
 
@@ -270,7 +279,7 @@ def test_legal_transition_moves_bumps_version_and_records_the_event(
     earlier_events = list(job.events.values_list("pk", flat=True))
     name = service_for(from_status, to_status)
     at = next_moment(from_status)
-    before = timezone.now()
+    before = clock.now()
 
     moved = invoke(name, job, crew=crew, at=at)
 
@@ -284,7 +293,7 @@ def test_legal_transition_moves_bumps_version_and_records_the_event(
     expected_by = crew.dispatcher if name in DISPATCHER_SERVICES else crew.technician
     assert events[0].by == expected_by
     if name in SERVER_CLOCK_SERVICES:
-        assert before <= events[0].at <= timezone.now()
+        assert before <= events[0].at <= clock.now()
     else:
         assert events[0].at == at
 
@@ -993,7 +1002,7 @@ def test_a_locked_work_order_does_not_block_rows_that_point_at_it() -> None:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '2s'")
-            WorkOrderEvent.objects.create(work_order=job, type=WorkOrderEvent.Type.NOTE, at=timezone.now())
+            WorkOrderEvent.objects.create(work_order=job, type=WorkOrderEvent.Type.NOTE, at=clock.now())
             # Deferred foreign-key checks run here, at commit.
     finally:
         release.set()
@@ -1001,3 +1010,14 @@ def test_a_locked_work_order_does_not_block_rows_that_point_at_it() -> None:
 
     assert errors == []
     assert WorkOrderEvent.objects.filter(work_order=job, type=WorkOrderEvent.Type.NOTE).count() == 1
+
+
+def test_a_number_carries_the_company_year_in_the_first_hours_of_january(crew: Crew) -> None:
+    """03:00 on 1 January in Shanghai is still the old year in UTC; the number is local."""
+    new_year = dt.datetime(clock.today().year + 1, 1, 1, 3, tzinfo=SHANGHAI)
+    unit = factories.equipment()
+    with time_machine.travel(new_year, tick=True):
+        job = services.work_order_create(
+            site=unit.site, equipment=unit, kind=Kind.CORRECTIVE, title="Chiller down", by=crew.dispatcher
+        )
+    assert job.number.startswith(f"WO-{new_year.year}-")
