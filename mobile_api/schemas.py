@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import StringConstraints
 
+from assets.models import MeterReading
 from tickets.models import WorkOrder
 from tickets.schemas import ChecklistItemOut, PartOut
 
@@ -82,6 +83,12 @@ class VisitOut(Schema):
     technician: str | None
 
 
+class LastMeterReadingOut(Schema):
+    kind: MeterReading.Kind
+    value: Decimal
+    read_at: dt.datetime
+
+
 class EquipmentOut(Schema):
     id: int
     serial_number: str
@@ -91,6 +98,9 @@ class EquipmentOut(Schema):
     model_name: str
     status: str
     last_visits: list[VisitOut]
+    last_meter_readings: list[LastMeterReadingOut] = Field(
+        ..., description="The latest reading of each of its meters: a new one may not be lower"
+    )
 
 
 class AttachmentOut(Schema):
@@ -126,6 +136,13 @@ class JobOut(Schema):
     attachments: list[AttachmentOut]
     requires_signature: bool
     signed_by: str | None
+    completion_needs: list[str] = Field(
+        ...,
+        description=(
+            "What the server would still refuse a completion for, as the fields of its refusal "
+            "(`checklist[2]`, `signature`); the resolution, which the completion carries, is not listed"
+        ),
+    )
     resolution: str
     report_url: str | None
 

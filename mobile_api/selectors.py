@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from assets.models import Contact
+from assets.models import Contact, MeterReading
 from fieldservice.errors import NotFound
 from mobile_api.models import JobChange, TechnicianChangeStamp
 from tickets.models import WorkOrder
@@ -38,6 +38,15 @@ def _with_details(rows: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
             .select_related("assigned_technician")
             .order_by("-completed_at")[:LAST_VISITS],
             to_attr="last_visits",
+        ),
+        # The latest reading of each meter (served by meter_reading_latest_idx): the app shows
+        # it beside the meter field and refuses a lower one before queueing it.
+        Prefetch(
+            "equipment__meter_readings",
+            queryset=MeterReading.objects.order_by("equipment_id", "kind", "-read_at").distinct(
+                "equipment_id", "kind"
+            ),
+            to_attr="last_meter_readings",
         ),
     )
 

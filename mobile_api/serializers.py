@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tickets.models import WorkOrder
+from tickets.services import completion_missing
 
 
 def job_dict(job: WorkOrder) -> dict[str, Any]:
@@ -73,6 +74,10 @@ def job_dict(job: WorkOrder) -> dict[str, Any]:
                 }
                 for visit in getattr(equipment, "last_visits", [])
             ],
+            "last_meter_readings": [
+                {"kind": reading.kind, "value": reading.value, "read_at": reading.read_at}
+                for reading in getattr(equipment, "last_meter_readings", [])
+            ],
         },
         "checklist": [
             {
@@ -109,6 +114,13 @@ def job_dict(job: WorkOrder) -> dict[str, Any]:
         ],
         "requires_signature": bool(job.contract and job.contract.requires_signature),
         "signed_by": signature.signer_name if signature else None,
+        # The app decides from this what a queued completion waits for, and what to ask for
+        # before completing: the server's own rule, not a copy of it.
+        "completion_needs": [
+            gap["field"]
+            for gap in completion_missing(job, resolution=job.resolution)
+            if gap["field"] != "resolution"
+        ],
         "resolution": job.resolution,
         "report_url": f"/api/mobile/v1/jobs/{job.pk}/report.pdf" if report else None,
     }

@@ -14,9 +14,9 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
 
 from assets.models import Equipment, MeterReading
+from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid, TooLarge
 from tickets.models import Attachment, ChecklistItem, PartUsage, Signature, WorkOrder, WorkOrderEvent
 
@@ -75,7 +75,7 @@ def checklist_answer(
     idempotency_key: str | None = None,
 ) -> ChecklistItem:
     """Answer one check: pass/fail/na for pass-fail items, a number for value items, text otherwise."""
-    at = at or timezone.now()
+    at = at or clock.now()
     locked = _lock_for_recording(work_order)
     item = ChecklistItem.objects.filter(work_order=locked, position=position).first()
     if item is None:
@@ -117,7 +117,7 @@ def part_record(
     at: dt.datetime | None = None,
     idempotency_key: str | None = None,
 ) -> PartUsage:
-    at = at or timezone.now()
+    at = at or clock.now()
     if quantity <= 0:
         raise Invalid("The quantity must be more than zero.", code="quantity_not_positive")
     if unit_cost < 0:
@@ -159,7 +159,7 @@ def attachment_add(
 ) -> Attachment:
     """Store a photo or document. Over settings.MAX_ATTACHMENT_BYTES → 413; a type not in
     ATTACHMENT_CONTENT_TYPES (judged by the file's bytes) → 422."""
-    at = at or timezone.now()
+    at = at or clock.now()
     size = upload.size or 0
     if size > settings.MAX_ATTACHMENT_BYTES:
         limit_mb = settings.MAX_ATTACHMENT_BYTES / 1024 / 1024
@@ -206,7 +206,7 @@ def signature_capture(
     idempotency_key: str | None = None,
 ) -> Signature:
     """The customer's signature as a PNG image with the signer's name; one per work order."""
-    at = at or timezone.now()
+    at = at or clock.now()
     if not signer_name.strip():
         raise Invalid("The signer's name is required.", code="signer_name_required")
     if len(png) > settings.MAX_SIGNATURE_BYTES:
@@ -241,7 +241,7 @@ def meter_reading_record(
     idempotency_key: str | None = None,
 ) -> MeterReading:
     """A meter read on site; meters only go up, and the equipment's daily usage is refreshed."""
-    at = at or timezone.now()
+    at = at or clock.now()
     locked = _lock_for_recording(work_order)
     if locked.equipment_id is None:
         raise Invalid(f"{locked.number} is not about a piece of equipment.", code="no_equipment")
@@ -262,6 +262,21 @@ def meter_reading_record(
         raise Invalid(
             f"The meter read {previous.value} on {previous.read_at:%Y-%m-%d}; it cannot go down to {value}.",
             code="meter_went_down",
+            details={"previous": {"kind": kind, "value": previous.value, "read_at": previous.read_at}},
+        )
+    # A reading sent late (queued offline) lands between readings already stored: it must not
+    # exceed the one taken after it either.
+    following = (
+        MeterReading.objects.filter(equipment_id=locked.equipment_id, kind=kind, read_at__gt=at)
+        .order_by("read_at")
+        .first()
+    )
+    if following is not None and value > following.value:
+        raise Invalid(
+            f"The meter read {following.value} later, on {following.read_at:%Y-%m-%d}; "
+            f"a reading taken before that cannot be {value}.",
+            code="meter_above_later_reading",
+            details={"next": {"kind": kind, "value": following.value, "read_at": following.read_at}},
         )
     reading = MeterReading.objects.create(
         equipment_id=locked.equipment_id,

@@ -1,24 +1,29 @@
 """The technician app (/app/) on a phone-sized screen against the live small demo: a whole
-job done with no signal, reloaded while still offline, then synced exactly once; and a
-dispatcher's reassignment during the offline spell shown as a conflict, not overwritten."""
+job done with no signal, reloaded while still offline, then synced exactly once; a
+dispatcher's reassignment during the offline spell shown as a conflict, not overwritten; a
+meter reading refused on the phone or by the server without holding the rest of the job back;
+and a completion the server refused never shown as done."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import io
 import random
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, ViewportSize, expect
 
-from tests.browser.conftest import keep_for_readme
+from assets.models import Equipment, MeterReading
+from fieldservice import clock
+from tests.browser.conftest import keep_for_readme, pin_browser_clock
 from tickets import services
 from tickets.models import ServiceReport, WorkOrder, WorkOrderEvent
 
@@ -38,6 +43,7 @@ def phone(browser: Browser) -> Iterator[BrowserContext]:
         timezone_id=settings.TIME_ZONE,
         service_workers="allow",
     )
+    pin_browser_clock(context)
     yield context
     context.close()
 
@@ -54,13 +60,79 @@ def open_app(context: BrowserContext, live_server: Any, username: str) -> Page:
     return page
 
 
-def todays_jobs(username: str) -> list[WorkOrder]:
-    today = timezone.localdate()
-    return list(
-        WorkOrder.objects.filter(
-            assigned_technician__username=username, planned_start__date=today, status="dispatched"
-        ).order_by("planned_start", "pk")
+CHECKLIST: list[dict[str, Any]] = [
+    {"label": "Belt tension", "kind": "pass_fail"},
+    {"label": "Discharge pressure", "kind": "value", "unit": "bar"},
+    {"label": "Remarks", "kind": "text", "required": False},
+]
+
+
+def urgent_call(*, about_the_unit: bool = True, checklist: list[dict[str, Any]] = CHECKLIST) -> WorkOrder:
+    """What a dispatcher does with an urgent call: open a job, plan it for tech01 from now and
+    dispatch it. About a unit with an operating-hours meter, or (`about_the_unit=False`) a
+    visit to its site about no unit in particular, which no contract asks a signature for."""
+    dispatcher = User.objects.get(username="dispatcher")
+    unit = (
+        Equipment.objects.exclude(status=Equipment.Status.DECOMMISSIONED)
+        .filter(meter_readings__kind=MeterReading.Kind.OPERATING_HOURS)
+        .select_related("site")
+        .order_by("pk")
+        .first()
     )
+    assert unit is not None, "the demo has metered equipment"
+    start = clock.now().replace(second=0, microsecond=0)
+    job = services.work_order_create(
+        site=unit.site,
+        equipment=unit if about_the_unit else None,
+        kind="corrective",
+        title="Urgent: unit stopped",
+        by=dispatcher,
+        checklist=checklist,
+    )
+    job = services.work_order_schedule(
+        work_order=job,
+        technician=User.objects.get(username="tech01"),
+        planned_start=start,
+        planned_end=start + dt.timedelta(hours=1),
+        by=dispatcher,
+        version=job.version,
+    )
+    return services.work_order_dispatch(work_order=job, by=dispatcher, version=job.version)
+
+
+@pytest.fixture
+def dispatched_job(demo: None) -> WorkOrder:
+    """A job of tech01's planned today, dispatched, with equipment and a checklist. The demo has
+    one only at some hours (its jobs are dispatched at 07:00 and done by the evening, and a day
+    off has none): at other instants a dispatcher gives tech01 one, as for an urgent call."""
+    demo_job = (
+        WorkOrder.objects.filter(
+            assigned_technician__username="tech01",
+            planned_start__date=clock.today(),
+            status=WorkOrder.Status.DISPATCHED,
+            equipment__isnull=False,
+            checklist__isnull=False,
+        )
+        .distinct()
+        .order_by("planned_start", "pk")
+        .first()
+    )
+    return demo_job or urgent_call()
+
+
+def last_hours_reading(job: WorkOrder) -> MeterReading:
+    reading = (
+        MeterReading.objects.filter(equipment=job.equipment, kind=MeterReading.Kind.OPERATING_HOURS)
+        .order_by("-read_at")
+        .first()
+    )
+    assert reading is not None
+    return reading
+
+
+def shown_number(value: Decimal) -> str:
+    """A number as the app shows it in English: grouped, at most two decimals."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 @functools.cache
@@ -79,14 +151,40 @@ def waiting(page: Page, actions: int) -> None:
     expect(page.locator("#sync-status")).to_have_text(f"Offline · {actions} waiting")
 
 
+def sign(page: Page, signer: str) -> None:
+    pad = page.locator("canvas.signature-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 30, box["y"] + 100)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 30 + step * 22, box["y"] + 100 - (step % 3) * 25)
+    page.mouse.up()
+    page.get_by_label("Name of the person signing").fill(signer)
+    page.get_by_role("button", name="Save signature").click()
+    expect(page.locator(".signed")).to_contain_text(signer)
+
+
+def answer_checklist(page: Page, job: WorkOrder) -> None:
+    for item in job.checklist.order_by("position"):
+        row = page.locator(f'fieldset[data-position="{item.position}"]')
+        if item.kind == "pass_fail":
+            row.get_by_text("Pass", exact=True).click()
+        elif item.kind == "value":
+            row.locator("input").fill("7.5")
+        else:
+            row.locator("textarea").fill("All good")
+    page.get_by_role("button", name="Save checklist").click()
+
+
 def test_a_whole_job_done_offline_reaches_the_server_exactly_once(
-    phone: BrowserContext, live_server: Any, demo: None, screenshot_dir: Path
+    phone: BrowserContext, live_server: Any, dispatched_job: WorkOrder, screenshot_dir: Path
 ) -> None:
-    jobs = todays_jobs("tech01")
-    job = next(j for j in jobs if j.checklist.exists())
+    job = dispatched_job
     page = open_app(phone, live_server, "tech01")
     planned_today = WorkOrder.objects.filter(
-        assigned_technician__username="tech01", planned_start__date=timezone.localdate()
+        assigned_technician__username="tech01", planned_start__date=clock.today()
     ).order_by("planned_start", "pk")
     shown = page.locator('section[aria-label="Today"] .job-card')
     expect(shown.first).to_be_visible()
@@ -99,20 +197,12 @@ def test_a_whole_job_done_offline_reaches_the_server_exactly_once(
     phone.set_offline(True)
     page.locator(f'.job-card[data-job="{job.number}"]').click()
     page.get_by_role("button", name="Start driving").click()
-    expect(page.get_by_test_id("job-status")).to_have_text("En route")
+    expect(page.get_by_test_id("job-status")).to_have_text("En route — waiting to send")
     page.get_by_role("button", name="Arrived").click()
-    expect(page.get_by_test_id("job-status")).to_have_text("On site")
+    expect(page.get_by_test_id("job-status")).to_have_text("On site — waiting to send")
     waiting(page, 2)
 
-    for item in job.checklist.order_by("position"):
-        row = page.locator(f'fieldset[data-position="{item.position}"]')
-        if item.kind == "pass_fail":
-            row.get_by_text("Pass", exact=True).click()
-        elif item.kind == "value":
-            row.locator("input").fill("7.5")
-        else:
-            row.locator("textarea").fill("All good")
-    page.get_by_role("button", name="Save checklist").click()
+    answer_checklist(page, job)
     waiting(page, 3)
 
     page.get_by_label("Part number").fill("FLT-100")
@@ -128,23 +218,12 @@ def test_a_whole_job_done_offline_reaches_the_server_exactly_once(
     expect(page.locator("ul.photos")).to_contain_text("Seal after cleaning")
     waiting(page, 5)
 
-    pad = page.locator("canvas.signature-pad")
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    assert box is not None
-    page.mouse.move(box["x"] + 30, box["y"] + 100)
-    page.mouse.down()
-    for step in range(1, 12):
-        page.mouse.move(box["x"] + 30 + step * 22, box["y"] + 100 - (step % 3) * 25)
-    page.mouse.up()
-    page.get_by_label("Name of the person signing").fill("Wang Fang")
-    page.get_by_role("button", name="Save signature").click()
-    expect(page.locator(".signed")).to_contain_text("Wang Fang")
+    sign(page, "Wang Fang")
     waiting(page, 6)
 
     page.get_by_label("What was done").fill("Serviced per checklist, filter replaced.")
     page.get_by_role("button", name="Complete job").click()
-    expect(page.get_by_test_id("job-status")).to_have_text("Completed")
+    expect(page.get_by_test_id("job-status")).to_have_text("Completed — waiting to send")
     waiting(page, 7)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshot_dir / "app-job-offline.png"))
@@ -153,11 +232,12 @@ def test_a_whole_job_done_offline_reaches_the_server_exactly_once(
 
     # Reloaded with no signal: the shell comes from the worker, the work from IndexedDB.
     page.reload()
-    expect(page.get_by_test_id("job-status")).to_have_text("Completed")
+    expect(page.get_by_test_id("job-status")).to_have_text("Completed — waiting to send")
     waiting(page, 7)
 
     phone.set_offline(False)
     expect(page.locator("#sync-status")).to_contain_text("Synced", timeout=20_000)
+    expect(page.get_by_test_id("job-status")).to_have_text("Completed")
     job.refresh_from_db()
     assert job.status == WorkOrder.Status.COMPLETED
     assert job.resolution == "Serviced per checklist, filter replaced."
@@ -178,9 +258,9 @@ def test_a_whole_job_done_offline_reaches_the_server_exactly_once(
 
 
 def test_a_reassignment_while_offline_is_shown_as_a_conflict(
-    phone: BrowserContext, live_server: Any, demo: None, screenshot_dir: Path
+    phone: BrowserContext, live_server: Any, dispatched_job: WorkOrder, screenshot_dir: Path
 ) -> None:
-    job = todays_jobs("tech01")[0]
+    job = dispatched_job
     page = open_app(phone, live_server, "tech01")
     page.locator(f'.job-card[data-job="{job.number}"]').click()
 
@@ -218,12 +298,128 @@ def test_a_reassignment_while_offline_is_shown_as_a_conflict(
     expect(page.locator("#sync-status")).to_contain_text("Synced")
 
 
+def test_a_meter_reading_refused_holds_back_neither_the_signature_nor_the_completion(
+    phone: BrowserContext, live_server: Any, demo: None, screenshot_dir: Path
+) -> None:
+    job = urgent_call()
+    last = last_hours_reading(job)
+    assert last.value > 10
+    page = open_app(phone, live_server, "tech01")
+    phone.set_offline(True)
+    page.locator(f'.job-card[data-job="{job.number}"]').click()
+    page.get_by_role("button", name="Arrived").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("On site — waiting to send")
+    waiting(page, 1)
+
+    # The last reading stands beside the field; a lower one is refused on the phone.
+    expect(page.locator("#meter-last")).to_contain_text(f"Last reading: {shown_number(last.value)} on ")
+    page.locator("#meter-value").fill(str(last.value - 10))
+    page.get_by_role("button", name="Save reading").click()
+    refusal = page.locator('section[aria-label="Meter reading"] .error')
+    expect(refusal).to_contain_text(f"Lower than the last reading ({shown_number(last.value)} on ")
+    page.locator("#meter-value").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "app-meter-too-low.png"))
+    waiting(page, 1)
+
+    # A higher one queues; a reading that reached the server meanwhile will make it refuse it.
+    reading = last.value + 10
+    page.locator("#meter-value").fill(str(reading))
+    page.get_by_role("button", name="Save reading").click()
+    waiting(page, 2)
+    expect(page.locator("#meter-last")).to_contain_text(f"{shown_number(reading)} on ")
+    expect(page.locator("#meter-last")).to_contain_text("waiting to send")
+    answer_checklist(page, job)
+    waiting(page, 3)
+    sign(page, "Li Na")
+    waiting(page, 4)
+    page.get_by_label("What was done").fill("Reset the overload relay.")
+    page.get_by_role("button", name="Complete job").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("Completed — waiting to send")
+    waiting(page, 5)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshot_dir / "app-completed-waiting.png"))
+
+    read_on_the_phone = dt.datetime.fromisoformat(
+        page.evaluate("async () => (await Store.all('outbox')).find((e) => e.kind === 'meter').body.at")
+    )
+    assert job.equipment is not None
+    telemetry = MeterReading.objects.create(
+        equipment=job.equipment,
+        kind=MeterReading.Kind.OPERATING_HOURS,
+        value=reading + 40,
+        read_at=read_on_the_phone - dt.timedelta(minutes=1),
+        source=MeterReading.Source.TELEMETRY,
+    )
+
+    phone.set_offline(False)
+    problem = page.locator('.problem[data-kind="meter"]')
+    expect(problem).to_be_visible(timeout=20_000)
+    expect(problem).to_have_attribute("data-code", "meter_went_down")
+    expect(problem).to_contain_text(f"Lower than the last reading ({shown_number(telemetry.value)} on ")
+    expect(problem.locator(".held")).to_have_count(0)
+    expect(page.get_by_test_id("job-status")).to_have_text("Completed")
+    expect(page.locator("#sync-status")).to_have_text("1 to resolve")
+    expect(page.locator("#sync-status")).to_have_attribute("data-pending", "0")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshot_dir / "app-meter-refused.png"))
+    job.refresh_from_db()
+    assert job.status == WorkOrder.Status.COMPLETED
+    assert job.resolution == "Reset the overload relay."
+    assert job.signature.signer_name == "Li Na"
+    assert not job.checklist.filter(required=True, result="", value__isnull=True, text="").exists()
+    assert not MeterReading.objects.filter(equipment=job.equipment, value=reading).exists()
+
+    page.get_by_role("button", name="Dismiss and fix").click()
+    expect(page.locator(".problem")).to_have_count(0)
+    expect(page.locator("#sync-status")).to_contain_text("Synced")
+
+
+def test_a_completion_the_server_refused_is_never_shown_as_done(
+    phone: BrowserContext, live_server: Any, demo: None, screenshot_dir: Path
+) -> None:
+    job = urgent_call(about_the_unit=False, checklist=[])
+    page = open_app(phone, live_server, "tech01")
+    page.locator(f'.job-card[data-job="{job.number}"]').click()
+    page.get_by_role("button", name="Arrived").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("On site")
+    expect(page.locator("#sync-status")).to_have_attribute("data-pending", "0")
+
+    phone.set_offline(True)
+    page.get_by_label("What was done").fill("Checked the plant room.")
+    page.get_by_role("button", name="Complete job").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("Completed — waiting to send")
+    waiting(page, 1)
+    job.refresh_from_db()
+    services.work_order_cancel(
+        work_order=job,
+        by=User.objects.get(username="dispatcher"),
+        version=job.version,
+        reason="customer fixed it themselves",
+    )
+
+    phone.set_offline(False)
+    problem = page.locator('.problem[data-kind="event"]')
+    expect(problem).to_be_visible(timeout=20_000)
+    expect(problem).to_contain_text(f"{job.number} · Complete")
+    expect(problem).to_contain_text("The job is now: Cancelled")
+    expect(page.get_by_test_id("job-status")).to_have_text("Cancelled")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshot_dir / "app-completion-refused.png"))
+    page.get_by_role("link", name="‹ Today").click()
+    card = page.locator(f'.job-card[data-job="{job.number}"]')
+    expect(card.locator(".status")).to_have_text("Cancelled")
+    expect(card).to_contain_text("1 not accepted")
+    job.refresh_from_db()
+    assert job.status == WorkOrder.Status.CANCELLED
+
+
 def test_the_app_speaks_chinese_on_a_chinese_phone(
     browser: Browser, live_server: Any, demo: None, screenshot_dir: Path
 ) -> None:
     context = browser.new_context(
         viewport=PHONE, locale="zh-CN", timezone_id=settings.TIME_ZONE, service_workers="allow"
     )
+    pin_browser_clock(context)
     page = context.new_page()
     page.goto(f"{live_server.url}/app/")
     expect(page.get_by_role("heading", name="技术员登录")).to_be_visible()

@@ -51,3 +51,21 @@ def test_the_apps_javascript_stays_under_its_budget() -> None:
         name: Path(str(finders.find(name))).stat().st_size for name in views.APP_FILES if name.endswith(".js")
     }
     assert sum(sizes.values()) < JS_BUDGET_BYTES, sizes
+
+
+def test_every_string_the_app_shows_has_its_chinese() -> None:
+    """The app carries its own strings (i18n.js): each literal it passes to t() has a Chinese
+    entry, or a Chinese reader meets English on the phone."""
+    source = {
+        name: Path(str(finders.find(name))).read_text() for name in views.APP_FILES if name.endswith(".js")
+    }
+    catalogue = source["mobile_api/i18n.js"]
+    chinese_block = catalogue[catalogue.index("const ZH = {") : catalogue.index("const EN = {")]
+    translated = set(re.findall(r'^\s*"((?:[^"\\]|\\.)*)":', chinese_block, re.MULTILINE))
+    shown = {
+        text
+        for name, code in source.items()
+        if name != "mobile_api/i18n.js"
+        for text in re.findall(r'\bt\(\s*"((?:[^"\\]|\\.)*)"', code)
+    }
+    assert shown and sorted(shown - translated) == []

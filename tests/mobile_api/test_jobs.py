@@ -17,6 +17,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from assets.models import MeterReading
+from fieldservice import clock
 from mobile_api.api import MAX_RANGE_DAYS
 from scheduling.models import Technician
 from tests import factories
@@ -38,7 +40,7 @@ def _local_noon(day: dt.date) -> dt.datetime:
 
 def test_me_shows_my_skills_and_todays_shift_only(technician_a: User, app_a: App) -> None:
     profile = Technician.objects.get(user=technician_a)
-    today = timezone.localdate()
+    today = clock.today()
     factories.shift(technician=profile, date=today - dt.timedelta(days=1), start="06:00", end="14:00")
     factories.shift(technician=profile, date=today, start="08:00", end="17:00")
     factories.shift(technician=profile, date=today + dt.timedelta(days=1), start="10:00", end="18:00")
@@ -59,7 +61,7 @@ def test_me_without_a_shift_today_says_so(app_a: App) -> None:
 def test_jobs_default_to_today_in_planned_order(
     technician_a: User, technician_b: User, app_a: App, make_job: JobMaker
 ) -> None:
-    today = timezone.localdate()
+    today = clock.today()
     late = make_job(technician=technician_a, start=_local_noon(today) + dt.timedelta(hours=3))
     early = make_job(technician=technician_a, start=_local_noon(today) - dt.timedelta(hours=3))
     make_job(technician=technician_a, start=_local_noon(today + dt.timedelta(days=1)))
@@ -70,7 +72,7 @@ def test_jobs_default_to_today_in_planned_order(
 
 
 def test_jobs_between_two_dates_include_both_ends(technician_a: User, app_a: App, make_job: JobMaker) -> None:
-    today = timezone.localdate()
+    today = clock.today()
     days = [today + dt.timedelta(days=offset) for offset in (-1, 0, 2, 3)]
     jobs = [make_job(technician=technician_a, start=_local_noon(day)) for day in days]
     response = app_a.get("/jobs", **{"from": days[1].isoformat(), "to": days[2].isoformat()})
@@ -82,7 +84,7 @@ def test_jobs_between_two_dates_include_both_ends(technician_a: User, app_a: App
     [(0, 0, 200), (0, MAX_RANGE_DAYS, 200), (0, MAX_RANGE_DAYS + 1, 422), (1, 0, 422)],
 )
 def test_jobs_range_is_validated(app_a: App, from_offset: int, to_offset: int, status: int) -> None:
-    today = timezone.localdate()
+    today = clock.today()
     response = app_a.get(
         "/jobs",
         **{
@@ -114,6 +116,8 @@ def _busy_job(technician: User, make_job: JobMaker, start: dt.datetime) -> WorkO
     photo = SimpleUploadedFile("a.png", PNG, content_type="image/png")
     records.attachment_add(work_order=job, upload=photo, by=technician)
     assert job.equipment is not None
+    for days_ago, kind in ((30, "operating_hours"), (1, "operating_hours"), (1, "cycles")):
+        _reading(job, kind, value=Decimal(1000 - days_ago), days_ago=days_ago)
     factories.work_order(
         site=job.site,
         equipment=job.equipment,
@@ -127,7 +131,7 @@ def _busy_job(technician: User, make_job: JobMaker, start: dt.datetime) -> WorkO
 def test_jobs_list_query_count_does_not_grow_with_the_jobs(
     technician_a: User, app_a: App, make_job: JobMaker
 ) -> None:
-    start = _local_noon(timezone.localdate())
+    start = _local_noon(clock.today())
     app_a.get("/me")  # the token is looked up (and cached) once: not in the counts
     _busy_job(technician_a, make_job, start)
     with CaptureQueriesContext(connection) as one_job:
@@ -138,11 +142,91 @@ def test_jobs_list_query_count_does_not_grow_with_the_jobs(
         listed = app_a.get("/jobs").json()
     assert len(listed) == 5
     assert all(job["parts"] and job["attachments"] and job["equipment"]["last_visits"] for job in listed)
+    assert all(len(job["equipment"]["last_meter_readings"]) == 2 for job in listed)
     assert len(five_jobs) == len(one_job), [q["sql"] for q in five_jobs.captured_queries]
     # Unchanged since: served from the cache after one query for the change stamp.
     with CaptureQueriesContext(connection) as again:
         assert app_a.get("/jobs").json() == listed
     assert len(again) == 1
+
+
+def _reading(job: WorkOrder, kind: str, *, value: Decimal, days_ago: int) -> MeterReading:
+    """A reading that arrived by telemetry (not through the job), `days_ago` before now."""
+    assert job.equipment is not None
+    at = (clock.now() - dt.timedelta(days=days_ago)).replace(microsecond=0)
+    return MeterReading.objects.create(
+        equipment=job.equipment, kind=kind, value=value, read_at=at, source=MeterReading.Source.TELEMETRY
+    )
+
+
+def test_a_jobs_equipment_comes_with_the_last_reading_of_each_meter(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    job = make_job(technician=technician_a, status=Status.ON_SITE)
+    bare = make_job(technician=technician_a, status=Status.ON_SITE)
+    _reading(job, "operating_hours", value=Decimal("1000.50"), days_ago=60)
+    latest_hours = _reading(job, "operating_hours", value=Decimal("1200.25"), days_ago=30)
+    latest_cycles = _reading(job, "cycles", value=Decimal(42), days_ago=2)
+    listed = {row["id"]: row for row in app_a.get("/jobs").json()}
+    readings = sorted(listed[job.pk]["equipment"]["last_meter_readings"], key=lambda r: r["kind"])
+    assert [(r["kind"], Decimal(r["value"]), dt.datetime.fromisoformat(r["read_at"])) for r in readings] == [
+        ("cycles", Decimal(42), latest_cycles.read_at),
+        ("operating_hours", Decimal("1200.25"), latest_hours.read_at),
+    ]
+    assert listed[bare.pk]["equipment"]["last_meter_readings"] == []
+
+
+def test_a_reading_taken_on_the_job_is_the_last_one_in_the_answer(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    job = make_job(technician=technician_a, status=Status.ON_SITE)
+    _reading(job, "operating_hours", value=Decimal(1000), days_ago=30)
+    answer = app_a.post(f"/jobs/{job.pk}/meter-readings", {"kind": "operating_hours", "value": "1010.5"})
+    assert answer.status_code == 200, answer.content
+    (reading,) = answer.json()["equipment"]["last_meter_readings"]
+    assert Decimal(reading["value"]) == Decimal("1010.5")
+
+
+def test_a_lower_reading_is_refused_with_the_last_one_for_the_app_to_show(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    job = make_job(technician=technician_a, status=Status.ON_SITE)
+    last = _reading(job, "operating_hours", value=Decimal(1000), days_ago=30)
+    answer = app_a.post(f"/jobs/{job.pk}/meter-readings", {"kind": "operating_hours", "value": "999.99"})
+    assert answer.status_code == 422
+    refusal = answer.json()
+    assert refusal["code"] == "meter_went_down"
+    previous = refusal["details"]["previous"]
+    assert previous["kind"] == "operating_hours" and Decimal(previous["value"]) == Decimal(1000)
+    assert dt.datetime.fromisoformat(previous["read_at"]) == last.read_at
+    assert MeterReading.objects.filter(equipment=job.equipment).count() == 1
+
+
+def test_completion_needs_are_what_a_completion_would_be_refused_for(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    """The app decides what a queued completion waits for from `completion_needs`: it must be
+    the server's own refusal, field for field (but the resolution, which the completion carries)."""
+    job = make_job(
+        technician=technician_a,
+        status=Status.IN_PROGRESS,
+        contract=True,
+        checklist=[{"label": "Pressure"}, {"label": "Noise"}, {"label": "Paint", "required": False}],
+    )
+    (listed,) = app_a.get("/jobs").json()
+    assert listed["completion_needs"] == ["checklist[1]", "checklist[2]", "signature"]
+    refused = app_a.event(job, "completed", resolution="")
+    assert refused.status_code == 422
+    fields = [gap["field"] for gap in refused.json()["details"]["missing"]]
+    assert fields == [*listed["completion_needs"], "resolution"]
+
+    answered = app_a.post(f"/jobs/{job.pk}/checklist", {"answers": [{"position": 2, "result": "na"}]})
+    assert answered.json()["completion_needs"] == ["checklist[1]", "signature"]
+    signature = {"png_base64": base64.b64encode(PNG).decode(), "signer_name": "李娜"}
+    assert app_a.post(f"/jobs/{job.pk}/signature", signature).json()["completion_needs"] == ["checklist[1]"]
+    answered = app_a.post(f"/jobs/{job.pk}/checklist", {"answers": [{"position": 1, "result": "pass"}]})
+    assert answered.json()["completion_needs"] == []
+    assert app_a.event(job, "completed", resolution="Replaced seal").status_code == 200
 
 
 def test_jobs_list_cache_is_refreshed_when_a_job_changes(
@@ -168,7 +252,7 @@ def _b_job_with_everything(technician_b: User, make_job: JobMaker) -> WorkOrder:
 def _request_for(client: Client, method: str, path: str, job: WorkOrder) -> Any:
     """A well-formed request for each route with `{job_id}`, so only the job can be refused."""
     url = path.replace("{job_id}", str(job.pk))
-    at = timezone.now().isoformat()
+    at = clock.now().isoformat()
     key = {"Idempotency-Key": str(uuid.uuid4())}
     bodies: dict[str, dict[str, Any]] = {
         "events": {"type": "en_route", "at": at, "version": job.version},

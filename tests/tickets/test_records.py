@@ -1,5 +1,9 @@
 """On-site records: checklist answers, parts, photos (type and size limits), signature,
-meter readings; each only while the technician is on site, each in the audit trail."""
+meter readings; each only while the technician is on site, each in the audit trail.
+
+Every visit starts at START (Monday 30 November 2026, 09:00) and the clock is pinned there:
+the services that take no time of their own (dispatch, travel, arrival) stamp the clock's.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from django.test import Client
 from assets.models import MeterReading
 from fieldservice.errors import Conflict, Invalid, TooLarge
 from tests import factories
+from tests.clock_pin import clock_at
 from tickets import records, services
 from tickets.models import WorkOrder
 
@@ -28,6 +33,9 @@ CHECKS: list[dict[str, Any]] = [
     {"label": "Discharge pressure", "kind": "value", "unit": "bar"},
     {"label": "Notes", "kind": "text", "required": False},
 ]
+
+
+_clock_at_start = clock_at(START)
 
 
 def on_site(technician: User, *, checklist: list[dict[str, Any]] = CHECKS) -> WorkOrder:
@@ -177,6 +185,29 @@ def test_meter_reading_goes_up_and_refreshes_usage(tech_a: User) -> None:
     job.equipment.refresh_from_db()
     assert job.equipment.average_daily_usage == Decimal("20.00")
     assert job.events.filter(type="meter_read").count() == 1
+
+
+def test_a_late_reading_may_not_exceed_the_one_taken_after_it(tech_a: User) -> None:
+    """A reading queued offline arrives after a later one (telemetry, another visit): it must
+    fit between its neighbours, or the meter would go down over time."""
+    job = on_site(tech_a)
+    assert job.equipment is not None
+    MeterReading.objects.create(
+        equipment=job.equipment, kind="operating_hours", value=1000, read_at=START - dt.timedelta(days=10)
+    )
+    MeterReading.objects.create(
+        equipment=job.equipment, kind="operating_hours", value=1100, read_at=START + dt.timedelta(hours=2)
+    )
+    with pytest.raises(Invalid) as refused:
+        records.meter_reading_record(
+            work_order=job, kind="operating_hours", value=Decimal(1150), by=tech_a, at=START
+        )
+    assert refused.value.code == "meter_above_later_reading"
+    assert refused.value.details["next"]["value"] == 1100
+    records.meter_reading_record(
+        work_order=job, kind="operating_hours", value=Decimal(1050), by=tech_a, at=START
+    )
+    assert MeterReading.objects.filter(equipment=job.equipment).count() == 3
 
 
 def test_a_meter_jump_too_soon_or_too_big_to_average_keeps_the_reading_and_the_average(tech_a: User) -> None:

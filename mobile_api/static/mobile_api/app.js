@@ -39,8 +39,15 @@
     iso ? new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit", timeZone: zone }).format(new Date(iso)) : "";
   const dayIn = (iso, zone) =>
     iso ? new Intl.DateTimeFormat(locale(), { weekday: "short", day: "numeric", month: "short", timeZone: zone }).format(new Date(iso)) : "";
+  const dateOf = (iso) =>
+    new Intl.DateTimeFormat(locale(), { day: "numeric", month: "short", year: "numeric" }).format(new Date(iso));
+  const number = (value) => new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 }).format(Number(value));
   const localDay = (date) => date.toLocaleDateString("sv"); // YYYY-MM-DD in the phone's zone
   const statusLabel = (status) => t(`status:${status}`);
+  // A status the phone has not yet sent says so: a job must never look done on the phone
+  // while the server may still refuse it.
+  const statusText = (job) =>
+    job.statusUnsent ? t("{status} — waiting to send", { status: statusLabel(job.status) }) : statusLabel(job.status);
 
   function duration(minutes) {
     const m = Math.abs(Math.round(minutes));
@@ -130,20 +137,23 @@
 
   // --- problems the server reported (shown on every screen they concern) ---------------------
 
-  function problemCard(entry) {
+  // `entries`: the whole outbox, to say which queued actions wait for this one.
+  function problemCard(entry, entries) {
     const problem = entry.problem || {};
     const conflict = entry.state === "conflict";
     const current = problem.details && problem.details.current;
     const missing = (problem.details && problem.details.missing) || [];
     const gone = ["reassigned", "not_found"].includes(problem.code);
+    const held = Outbox.heldBy(entry, entries);
     return h(
       "section",
-      { class: "problem", role: "alert", "data-code": problem.code || "" },
+      { class: "problem", role: "alert", "data-code": problem.code || "", "data-kind": entry.kind },
       h("h3", {}, conflict ? t("Changed by the office while you were offline") : t("Not accepted by the server")),
       h("p", {}, `${entry.jobNumber} · ${actionLabel(entry)}`),
-      h("p", { class: "server-message" }, problem.message || ""),
+      h("p", { class: "server-message" }, problemMessage(problem)),
       current && current.status ? h("p", {}, t("The job is now: {status}", { status: statusLabel(current.status) })) : null,
       missing.length ? h("ul", {}, missing.map((m) => h("li", {}, m.message || m.field))) : null,
+      held.length ? h("p", { class: "held" }, t("Waiting until this is resolved: {actions}", { actions: held.map(actionLabel).join(", ") })) : null,
       h(
         "button",
         {
@@ -161,6 +171,33 @@
   }
 
   const showingJob = (jobId) => current.page === "job" && current.id === jobId;
+
+  // The server's words, or the app's own in the technician's language where the refusal
+  // carries what they need.
+  function problemMessage(problem) {
+    const previous = problem.code === "meter_went_down" && problem.details && problem.details.previous;
+    if (previous) return meterTooLow(previous);
+    const next = problem.code === "meter_above_later_reading" && problem.details && problem.details.next;
+    if (next) return meterAboveLater(next);
+    return problem.message || "";
+  }
+
+  const meterAboveLater = (later) =>
+    t("Higher than a reading taken after it ({value} on {date}): a meter only goes up. Check the reading.", {
+      value: number(later.value),
+      date: dateOf(later.read_at),
+    });
+
+  const meterTooLow = (last) =>
+    t("Lower than the last reading ({value} on {date}): a meter only goes up. Check the reading.", {
+      value: number(last.value),
+      date: dateOf(last.read_at),
+    });
+
+  // An action queued now needs the job's status as its earlier status steps leave it; a
+  // refusal of one of those (what a new step would wait for) is decided on first.
+  const holdsNewSteps = (problems) =>
+    problems.some((problem) => Outbox.dependsOn({ jobId: problem.jobId, seq: Infinity, needs: [STATUS] }, problem));
 
   function actionLabel(entry) {
     if (entry.kind === "event") return t(`event:${entry.body.type}`);
@@ -237,7 +274,7 @@
         "div",
         { class: "row" },
         h("span", { class: "window" }, job.planned_start ? `${timeIn(job.planned_start, job.site.time_zone)}–${timeIn(job.planned_end, job.site.time_zone)}` : t("Not planned")),
-        h("span", { class: `status status-${job.status}` }, statusLabel(job.status)),
+        h("span", { class: `status status-${job.status}` }, statusText(job)),
       ),
       h("strong", { class: "title" }, `${job.number} · ${job.title}`),
       h("span", { class: "site" }, `${job.account_name} — ${job.site.name}, ${job.site.city}`),
@@ -248,6 +285,7 @@
         slaCountdown(job),
         km !== null ? h("span", { class: "distance" }, `${km.toFixed(1)} km`) : null,
         job.pendingCount ? h("span", { class: "pending" }, t("{n} waiting to send", { n: job.pendingCount })) : null,
+        job.problemCount ? h("span", { class: "refused" }, t("{n} not accepted", { n: job.problemCount })) : null,
       ),
     );
   }
@@ -270,7 +308,7 @@
     show(
       h("h1", {}, t("Today"), " ", h("small", {}, dayIn(new Date().toISOString()))),
       h("p", { class: "who" }, me.full_name || me.username || "", shift ? ` · ${t("Shift")} ${timeIn(shift.starts_at)}–${timeIn(shift.ends_at)}` : ""),
-      problems.map(problemCard),
+      problems.map((problem) => problemCard(problem, entries)),
       sections.map(([title, list]) =>
         list.length || title === t("Today")
           ? h(
@@ -297,12 +335,26 @@
     on_hold: ["resumed"],
   };
 
+  // What an action needs of the earlier ones of its job, and provides to later ones: the
+  // outbox holds an action back only while something it needs was refused (Outbox.dependsOn).
+  // Every action needs the job's status as the status steps before it leave it. A completion
+  // also needs whatever the server said the job still lacks (`completion_needs`, the fields of
+  // its refusal: `checklist[2]`, `signature`), which the records queued before it provide; a
+  // meter reading, parts or a photo provide none of it, and a refusal of one holds nothing.
+  const STATUS = "status";
+
+  function completionNeeds(job) {
+    return job.completion_needs ? [STATUS, ...job.completion_needs] : undefined; // unknown: wait for all
+  }
+
   async function queueEvent(job, type, extra = {}) {
     const located = await locate();
     await Outbox.add({
       kind: "event",
       jobId: job.id,
       jobNumber: job.number,
+      needs: type === "completed" ? completionNeeds(job) : [STATUS],
+      provides: [STATUS],
       path: `/jobs/${job.id}/events`,
       body: {
         type,
@@ -315,7 +367,9 @@
   }
 
   async function queueRecord(job, kind, path, body, extra = {}) {
-    await Outbox.add({ kind, jobId: job.id, jobNumber: job.number, path: `/jobs/${job.id}/${path}`, body, ...extra });
+    const provides =
+      kind === "checklist" ? body.answers.map((answer) => `checklist[${answer.position}]`) : kind === "signature" ? ["signature"] : [];
+    await Outbox.add({ kind, jobId: job.id, jobNumber: job.number, needs: [STATUS], provides, path: `/jobs/${job.id}/${path}`, body, ...extra });
   }
 
   function stepButtons(job) {
@@ -507,24 +561,46 @@
     );
   }
 
+  const METER_MAX = "999999999999.99"; // the server's bound: 14 digits, 2 after the point
+
+  // The last reading of each meter stands beside the field (the server's, or one still waiting
+  // to send): a meter only goes up, and a lower reading is refused here, before it queues.
   function meterSection(job) {
     if (!job.equipment) return null;
+    const readings = job.equipment.last_meter_readings || [];
+    const lastOf = (kind) => readings.find((reading) => reading.kind === kind) || null;
+    const kinds = ["operating_hours", "cycles"];
+    const first = kinds.find(lastOf) || kinds[0];
+    const last = h("p", { id: "meter-last", class: "note" });
+    const message = h("p", { class: "error", role: "alert" });
+    const showLast = () => {
+      const reading = lastOf(kind.value);
+      last.textContent = reading
+        ? `${t("Last reading: {value} on {date}", { value: number(reading.value), date: dateOf(reading.read_at) })}${reading.unsent ? ` · ${t("waiting to send")}` : ""}`
+        : t("No earlier reading.");
+      message.textContent = "";
+    };
     const kind = h(
       "select",
-      { id: "meter-kind" },
-      h("option", { value: "operating_hours" }, t("Operating hours")),
-      h("option", { value: "cycles" }, t("Cycles")),
+      { id: "meter-kind", onchange: showLast },
+      h("option", { value: "operating_hours", selected: first === "operating_hours" }, t("Operating hours")),
+      h("option", { value: "cycles", selected: first === "cycles" }, t("Cycles")),
     );
-    const value = h("input", { id: "meter-value", type: "number", min: "0", step: "any", inputmode: "decimal", required: true });
+    const value = h("input", { id: "meter-value", type: "number", min: "0", max: METER_MAX, step: "0.01", inputmode: "decimal", required: true, "aria-describedby": "meter-last" });
+    showLast();
     return section(
       t("Meter reading"),
-      job.localMeter ? h("p", {}, t("Recorded: {value}", { value: job.localMeter.value })) : null,
       h(
         "form",
         {
           class: "inline-form",
           onsubmit: async (event) => {
             event.preventDefault();
+            const reading = lastOf(kind.value);
+            if (reading && Number(value.value) < Number(reading.value)) {
+              message.textContent = meterTooLow(reading);
+              return;
+            }
             await queueRecord(job, "meter", "meter-readings", { kind: kind.value, value: value.value, at: new Date().toISOString() });
             render();
           },
@@ -533,6 +609,8 @@
         kind,
         h("label", { for: "meter-value" }, t("Reading")),
         value,
+        last,
+        message,
         h("button", { type: "submit", class: "secondary" }, t("Save reading")),
       ),
     );
@@ -571,15 +649,21 @@
     );
   }
 
-  // What the server would refuse a completion for, checked here first so the technician
-  // hears it on site, with or without signal.
+  // What the server would refuse a completion for, said here first so the technician hears
+  // it on site, with or without signal: what the server listed (`completion_needs`) and no
+  // action waiting to send provides, and the resolution.
   function missingForCompletion(job, resolution) {
-    const missing = job.checklist
-      .filter((item) => item.required && !item.result && item.value == null && !item.text)
-      .map((item) => t("Checklist: {label}", { label: item.label }));
-    if (job.requires_signature && !job.signed_by) missing.push(t("The customer's signature (the contract requires it)"));
+    const missing = (job.completion_needs || []).filter((field) => !job.provided.has(field)).map((field) => neededLabel(job, field));
     if (!resolution) missing.push(t("What was done (resolution)"));
     return missing;
+  }
+
+  function neededLabel(job, field) {
+    const position = /^checklist\[(\d+)\]$/.exec(field);
+    const item = position && job.checklist.find((i) => i.position === Number(position[1]));
+    if (item) return t("Checklist: {label}", { label: item.label });
+    if (field === "signature") return t("The customer's signature (the contract requires it)");
+    return field;
   }
 
   // What was recorded on site, read-only once the work is done.
@@ -635,11 +719,14 @@
     const [server, entries] = await Promise.all([Store.get("jobs", id), Store.all("outbox")]);
     const problems = entries.filter((e) => e.jobId === id && e.state !== "pending");
     if (!server) {
-      show(h("p", {}, t("This job is not on your list any more.")), problems.map(problemCard), h("a", { href: "#/today", class: "button secondary" }, t("Back to today")));
+      show(h("p", {}, t("This job is not on your list any more.")), problems.map((problem) => problemCard(problem, entries)), h("a", { href: "#/today", class: "button secondary" }, t("Back to today")));
       return;
     }
     shownJobState = jobState(server, entries);
     const job = { ...LocalView.of(server, entries), serverVersion: server.version };
+    const undecided = holdsNewSteps(problems);
+    // Queued and held back (it would show as completed otherwise): not a second one.
+    const completionQueued = entries.some((e) => e.jobId === id && e.state === "pending" && e.kind === "event" && e.body.type === "completed");
     const site = job.site;
     const contact = job.contact;
     const equipment = job.equipment;
@@ -652,15 +739,15 @@
         h(
           "div",
           { class: "row meta" },
-          h("span", { class: `status status-${job.status}`, "data-testid": "job-status" }, statusLabel(job.status)),
+          h("span", { class: `status status-${job.status}`, "data-testid": "job-status" }, statusText(job)),
           h("span", { class: "priority" }, `P${job.priority}`),
           slaCountdown(job),
           job.planned_start ? h("span", {}, `${timeIn(job.planned_start, site.time_zone)}–${timeIn(job.planned_end, site.time_zone)}`) : null,
         ),
         job.pendingCount ? h("p", { class: "pending" }, t("{n} waiting to send", { n: job.pendingCount })) : null,
       ),
-      problems.map(problemCard),
-      problems.length ? null : stepButtons(job), // decide on the problem first
+      problems.map((problem) => problemCard(problem, entries)),
+      undecided ? null : stepButtons(job), // decide on the refused step first
       job.description ? h("p", { class: "description" }, job.description) : null,
       section(
         t("Site"),
@@ -693,7 +780,7 @@
           )
         : null,
       WORKING.includes(job.status)
-        ? [checklistSection(job), partsSection(job), photosSection(job), meterSection(job), signatureSection(job), completeSection(job)]
+        ? [checklistSection(job), partsSection(job), photosSection(job), meterSection(job), signatureSection(job), undecided || completionQueued ? null : completeSection(job)]
         : recordedSummary(job),
     );
   }
@@ -702,16 +789,18 @@
 
   async function renderSync() {
     const state = await Outbox.status();
+    const entries = await Store.all("outbox");
+    const held = new Set(state.problems.flatMap((problem) => Outbox.heldBy(problem, entries)).map((e) => e.seq));
     const lastSync = await Store.getMeta("lastSync");
     show(
       h("h1", {}, t("Sync")),
       h("p", {}, navigator.onLine ? t("Connected.") : t("No connection: everything you do is kept on the phone and sent when the signal returns.")),
       h("p", {}, lastSync ? t("Last sync: {time}", { time: `${dayIn(lastSync)} ${timeIn(lastSync)}` }) : t("Not synced yet")),
       state.lastError ? h("p", { class: "note" }, t("Last attempt failed ({error}); it is retried automatically.", { error: state.lastError })) : null,
-      state.problems.map(problemCard),
+      state.problems.map((problem) => problemCard(problem, entries)),
       h("h2", {}, t("Waiting to send ({n})", { n: state.pending.length })),
       state.pending.length
-        ? h("ol", { class: "queue" }, state.pending.map((e) => h("li", {}, `${e.jobNumber} · ${actionLabel(e)} · ${timeIn(e.createdAt)}${e.attempts ? ` · ${t("{n} tries", { n: e.attempts })}` : ""}`)))
+        ? h("ol", { class: "queue" }, state.pending.map((e) => h("li", {}, `${e.jobNumber} · ${actionLabel(e)} · ${timeIn(e.createdAt)}${e.attempts ? ` · ${t("{n} tries", { n: e.attempts })}` : ""}${held.has(e.seq) ? ` · ${t("held back by a refusal")}` : ""}`)))
         : h("p", { class: "empty" }, t("Nothing waiting.")),
       h("button", { type: "button", class: "primary", onclick: async () => { await Outbox.drain(); render(); } }, t("Sync now")),
       h("button", { type: "button", class: "secondary", onclick: logOut }, t("Log out")),

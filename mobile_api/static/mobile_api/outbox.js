@@ -5,10 +5,12 @@
 // the server answers as the first time and does nothing twice. Sending is single-flight (the
 // `online` event, a timer and a tap on "sync now" share one drain) and backs off on failure.
 //
-// What the server refuses blocks the rest of that job's actions until the technician decides:
+// What the server refuses stays in the outbox until the technician decides:
 //   409  a conflict: the dispatcher changed or reassigned the job meanwhile
 //   4xx  refused: something is missing or invalid (the answer says what)
-// Other jobs keep going. 401 stops everything until the technician logs in again.
+// and holds back only the later actions of that job that depend on it (`dependsOn`); the
+// others are sent, and so are other jobs'. 401 stops everything until the technician logs in
+// again.
 "use strict";
 
 const Api = (() => {
@@ -61,6 +63,26 @@ const Outbox = (() => {
   const notify = () => listeners.forEach((listener) => listener());
   const token = () => Store.getMeta("token");
 
+  // Whether the action `later` waits for the action `earlier`: an earlier one of the same job
+  // that provides something it needs. The app sets both lists when it queues an action
+  // (app.js); actions queued by an older version of the app carry neither and wait, as they
+  // did then, for everything queued before them on their job.
+  function dependsOn(later, earlier) {
+    if (later.jobId !== earlier.jobId || earlier.seq >= later.seq) return false;
+    if (!later.needs || !earlier.provides) return true;
+    return later.needs.some((need) => earlier.provides.includes(need));
+  }
+
+  // The pending actions that `problem` (a refused one) holds back, directly or through
+  // another held one, oldest first. `entries` is the outbox in order.
+  function heldBy(problem, entries) {
+    const chain = [problem];
+    for (const entry of entries) {
+      if (entry.state === "pending" && chain.some((held) => dependsOn(entry, held))) chain.push(entry);
+    }
+    return chain.slice(1);
+  }
+
   async function add(action) {
     const entry = {
       ...action,
@@ -98,13 +120,12 @@ const Outbox = (() => {
   async function drainOnce() {
     const bearer = await token();
     if (!bearer) return "unauthorized";
-    const blocked = new Set();
+    const held = []; // refused, or waiting for one that was
     for (const entry of await Store.all("outbox")) {
-      if (entry.state !== "pending") {
-        blocked.add(entry.jobId);
+      if (entry.state !== "pending" || held.some((earlier) => dependsOn(entry, earlier))) {
+        held.push(entry);
         continue;
       }
-      if (blocked.has(entry.jobId)) continue;
       let answer;
       try {
         answer = await send(entry, bearer);
@@ -132,7 +153,7 @@ const Outbox = (() => {
         entry.state = status === 409 ? "conflict" : "refused";
         entry.problem = { status, ...(data || { code: `http_${status}`, message: `HTTP ${status}` }) };
         await Store.put("outbox", entry);
-        blocked.add(entry.jobId);
+        held.push(entry);
       }
       notify();
     }
@@ -201,6 +222,8 @@ const Outbox = (() => {
     drain,
     discard,
     status,
+    dependsOn,
+    heldBy,
     onChange: (listener) => listeners.add(listener),
     notify,
   };
@@ -249,7 +272,8 @@ const Sync = (() => {
 })();
 
 // What the technician sees of a job: the server's copy with their queued actions applied, so
-// a whole job done in a basement looks done on the phone before it reaches the server.
+// a whole job done in a basement shows on the phone before it reaches the server; a status
+// it has not sent says so, and one held back by a refusal is not shown as taken.
 const LocalView = (() => {
   const STATUS_AFTER = {
     en_route: "en_route",
@@ -260,11 +284,14 @@ const LocalView = (() => {
     completed: "completed",
   };
 
-  function apply(job, entry) {
-    const view = { ...job };
+  function apply(job, entry, held) {
+    const view = { ...job, pendingCount: job.pendingCount + 1 };
     const body = entry.body || {};
+    for (const provided of entry.provides || []) view.provided.add(provided);
     if (entry.kind === "event") {
+      if (held.has(entry.seq)) return view; // held back by a refusal: not taken (its card lists it)
       view.status = STATUS_AFTER[body.type] || view.status;
+      view.statusUnsent = true; // shown as "<status> — waiting to send" until the server has it
       if (body.type === "completed") view.resolution = body.resolution;
     } else if (entry.kind === "checklist") {
       const answers = new Map(body.answers.map((a) => [a.position, a]));
@@ -273,8 +300,10 @@ const LocalView = (() => {
       );
     } else if (entry.kind === "parts") {
       view.parts = [...view.parts, ...body.parts];
-    } else if (entry.kind === "meter") {
-      view.localMeter = body;
+    } else if (entry.kind === "meter" && view.equipment) {
+      const readings = (view.equipment.last_meter_readings || []).filter((r) => r.kind !== body.kind);
+      const reading = { kind: body.kind, value: body.value, read_at: body.at, unsent: true };
+      view.equipment = { ...view.equipment, last_meter_readings: [...readings, reading] };
     } else if (entry.kind === "signature") {
       view.signed_by = body.signer_name;
     } else if (entry.kind === "photo") {
@@ -286,10 +315,15 @@ const LocalView = (() => {
     return view;
   }
 
+  // `provided`: what the pending actions provide (see Outbox.dependsOn); `problemCount`: the
+  // job's actions the server refused, which are not applied here.
   function of(job, entries) {
-    return entries
-      .filter((entry) => entry.jobId === job.id && entry.state === "pending")
-      .reduce((view, entry) => ({ ...apply(view, entry), pendingCount: (view.pendingCount || 0) + 1 }), job);
+    const mine = entries.filter((entry) => entry.jobId === job.id);
+    const problems = mine.filter((entry) => entry.state !== "pending");
+    const held = new Set(problems.flatMap((problem) => Outbox.heldBy(problem, mine)).map((entry) => entry.seq));
+    const start = { ...job, pendingCount: 0, provided: new Set(), statusUnsent: false };
+    const view = mine.filter((entry) => entry.state === "pending").reduce((v, entry) => apply(v, entry, held), start);
+    return { ...view, problemCount: problems.length };
   }
 
   return { of };

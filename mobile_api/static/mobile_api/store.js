@@ -6,17 +6,24 @@
 
 const Store = (() => {
   const NAME = "fieldservice";
-  const VERSION = 1;
+  // 2: jobs carry their equipment's last meter readings and `completion_needs`.
+  const VERSION = 2;
   let opening = null;
 
   function open() {
     opening ??= new Promise((resolve, reject) => {
       const request = indexedDB.open(NAME, VERSION);
-      request.onupgradeneeded = () => {
+      request.onupgradeneeded = (event) => {
         const db = request.result;
-        db.createObjectStore("jobs", { keyPath: "id" });
-        db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
-        db.createObjectStore("meta");
+        if (event.oldVersion < 1) {
+          db.createObjectStore("jobs", { keyPath: "id" });
+          db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
+          db.createObjectStore("meta");
+        } else {
+          // Jobs stored by an older app lack fields this one reads: forgetting the cursor makes
+          // the next pull send every job again (they stay until it does, for use offline).
+          request.transaction.objectStore("meta").delete("cursor");
+        }
       };
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
