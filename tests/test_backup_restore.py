@@ -10,11 +10,14 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
+
+from fieldservice import clock
+from tests.clock_pin import pinned_command
 
 pytestmark = pytest.mark.slow
 
@@ -45,10 +48,11 @@ ROW_COUNTS = """
 SEED_AND_REPORT = """
 import io
 from django.core.management import call_command
+from fieldservice import clock
 from tickets.models import WorkOrder
-from tickets.reports import service_report_ensure
-call_command("seed_demo", scale="small", seed=7, stdout=io.StringIO())
-job = WorkOrder.objects.filter(status=WorkOrder.Status.COMPLETED).order_by("pk").first()
+from tickets.reports import REPORTABLE_STATUSES, service_report_ensure
+call_command("seed_demo", scale="small", seed=7, today=clock.today().isoformat(), stdout=io.StringIO())
+job = WorkOrder.objects.filter(status__in=REPORTABLE_STATUSES).order_by("-completed_at", "pk").first()
 print(service_report_ensure(work_order=job).pdf.name)
 """
 
@@ -72,6 +76,8 @@ def files(root: Path) -> dict[str, str]:
 
 
 def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    if command[0] == sys.executable:
+        command = pinned_command(command)
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -108,20 +114,23 @@ def test_a_backup_restores_into_a_fresh_database_with_the_same_rows_and_files(
     assert seeded.returncode == 0, seeded.stderr
     report_name = seeded.stdout.strip().splitlines()[-1]
     assert (media / report_name).read_bytes().startswith(b"%PDF")
-    upload = media / "attachments" / "2026" / "12" / "压缩机 photo #1.jpg"
+    upload = media / "attachments" / f"{clock.today():%Y}" / f"{clock.today():%m}" / "压缩机 photo #1.jpg"
     upload.parent.mkdir(parents=True)
     upload.write_bytes(os.urandom(4096))
 
     # Retention: an old backup goes, a recent one and anything not named like a backup stay.
     backups.mkdir()
     expired, recent, unrelated = (
-        backups / "fieldservice-20200101T000000Z",
-        backups / "fieldservice-20260101T000000Z",
+        backups / "fieldservice-expiredZ",  # named like a backup; only its age counts
+        backups / "fieldservice-recentZ",
         backups / "notes",
     )
+    # backup.sh ages backups by the files' times against the operating system's clock, which
+    # no test pins: the ages are set from the machine's real time.
+    machine_now = time_machine.escape_hatch.time.time()
     for directory, age_days in ((expired, 8), (recent, 6), (unrelated, 30)):
         directory.mkdir()
-        then = time.time() - age_days * 86400
+        then = machine_now - age_days * 86400
         os.utime(directory, (then, then))
 
     backed_up = run(

@@ -28,7 +28,9 @@ from django.apps import apps
 from django.core import mail
 from django.core.management import call_command
 
+from fieldservice import clock
 from fieldservice.beat import LockedScheduler
+from tests.clock_pin import pinned_command
 
 ROOT = Path(__file__).resolve().parent.parent
 # The cache uses database 0 and the mobile load benchmark's broker database 3.
@@ -62,7 +64,9 @@ class Beats:
         }
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "tests.beat_app", "beat", "--loglevel=INFO"],
+                pinned_command(
+                    [sys.executable, "-m", "celery", "-A", "tests.beat_app", "beat", "--loglevel=INFO"]
+                ),
                 cwd=self.tmp_path,  # nothing of a beat's may land in the checkout
                 env={**env, "PYTHONPATH": str(ROOT)},
                 stdout=out,
@@ -253,7 +257,9 @@ def test_a_beat_that_cannot_reach_redis_sends_nothing(
 def test_every_periodic_task_is_safe_to_run_twice(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    call_command("seed_demo", scale="small", seed=3, force=True, stdout=io.StringIO())
+    call_command(
+        "seed_demo", scale="small", seed=3, today=clock.today().isoformat(), force=True, stdout=io.StringIO()
+    )
     models = [model for model in apps.get_models() if model._meta.managed]
 
     def state() -> tuple[dict[str, int], int]:

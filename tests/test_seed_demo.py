@@ -1,17 +1,21 @@
-"""`manage.py seed_demo`: deterministic, refuses in production, consistent with itself.
+"""`manage.py seed_demo`: deterministic, refuses in production, consistent with itself, and
+fit for the demo and the tests at whatever hour it is seeded.
 
 The command truncates tables, so these tests are transactional; serialized_rollback
 restores the role groups (made by a migration) that a transactional test's flush removes.
+The seed is of the suite's pinned day; a test that needs an hour of that day travels to it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, time, timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -19,22 +23,27 @@ from django.test import override_settings
 
 from assets.models import Account, Equipment, Site
 from contracts.models import CoveredEquipment, ServiceContract
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.demo.context import TZ
-from scheduling.models import Shift, Technician, TechnicianSkill
+from scheduling.models import Shift, Technician, TechnicianSkill, Territory
 from tickets.models import ChecklistItem, PartUsage, Survey, WorkOrder, WorkOrderEvent
+from tickets.services import sla_breaches_record
 
-TODAY = date(2026, 3, 10)  # a Tuesday
 SEED = 7
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def seed_small(seed: int = SEED, today: date = TODAY) -> str:
+def seed_small(seed: int = SEED) -> str:
     out = StringIO()
     # The test runner turns DEBUG off; the seeded development setup has it on.
     with override_settings(DEBUG=True):
-        call_command("seed_demo", scale="small", seed=seed, today=today.isoformat(), stdout=out)
+        call_command("seed_demo", scale="small", seed=seed, today=clock.today().isoformat(), stdout=out)
     return out.getvalue()
+
+
+def at_hour(hour: int, minute: int = 0) -> time_machine.travel:
+    """The pinned day at this local time, frozen (a seed of the same minute is the same)."""
+    return time_machine.travel(datetime.combine(clock.today(), time(hour, minute), TZ), tick=False)
 
 
 def _canonical(rows: object) -> str:
@@ -148,20 +157,23 @@ def digest() -> str:
 
 @transactional
 def test_same_seed_gives_same_data_and_another_seed_does_not() -> None:
-    seed_small()
-    first = digest()
-    assert WorkOrder.objects.count() > 500
-    seed_small()
-    assert digest() == first
-    seed_small(seed=SEED + 1)
-    assert digest() != first
+    with time_machine.travel(clock.now(), tick=False):
+        seed_small()
+        first = digest()
+        assert WorkOrder.objects.count() > 500
+        seed_small()
+        assert digest() == first
+        seed_small(seed=SEED + 1)
+        assert digest() != first
 
 
 @transactional
 @override_settings(DEBUG=False)
 def test_refuses_without_debug_unless_forced() -> None:
     with pytest.raises(CommandError, match="DEBUG"):
-        call_command("seed_demo", scale="small", seed=SEED, today=TODAY.isoformat(), stdout=StringIO())
+        call_command(
+            "seed_demo", scale="small", seed=SEED, today=clock.today().isoformat(), stdout=StringIO()
+        )
     assert not Account.objects.exists()
 
 
@@ -191,24 +203,96 @@ def test_demo_logins_have_their_roles_and_the_demo_password() -> None:
 @transactional
 def test_every_technician_has_jobs_today_and_tomorrow_inside_their_shift() -> None:
     seed_small()
+    today = clock.today()
     for tech in Technician.objects.select_related("user"):
         for offset in (0, 1):
-            day = TODAY + timedelta(days=offset)
+            day = today + timedelta(days=offset)
             shift = Shift.objects.get(technician=tech, date=day)
             start = datetime.combine(day, datetime.min.time(), TZ)
+            # The day's plan (done, under way or ahead); the history may add a finished night call.
             jobs = WorkOrder.objects.filter(
                 assigned_technician=tech.user,
-                status__in=["scheduled", "dispatched"],
-                planned_start__gte=start,
-                planned_start__lt=start + timedelta(days=1),
-            )
+                planned_start__gte=shift.starts_at,
+                planned_end__lte=shift.ends_at,
+            ).exclude(status="cancelled")
             assert jobs.count() >= 2, (tech.user.username, day)
+            levels = dict(tech.skill_levels.values_list("skill__code", "level"))
             for job in jobs:
-                assert job.planned_start is not None and job.planned_end is not None
-                assert shift.starts_at <= job.planned_start < job.planned_end <= shift.ends_at
-                levels = dict(tech.skill_levels.values_list("skill__code", "level"))
                 assert all(levels.get(code, 0) >= level for code, level in job.required_skills.items())
+            still_open = WorkOrder.objects.filter(
+                assigned_technician=tech.user,
+                planned_start__gte=start,
+                planned_start__lt=start + timedelta(1),
+            ).exclude(status__in=["completed", "closed", "cancelled"])
+            assert not still_open.exclude(planned_start__gte=shift.starts_at, planned_end__lte=shift.ends_at)
     assert WorkOrder.objects.filter(status="new", assigned_technician__isnull=True).exists()
+
+
+UNDER_WAY = {"en_route", "on_site", "in_progress"}
+# Local time of the seed: statuses today's planned jobs must include, and must not have then
+# (the history may hold jobs of today too, finished before the seeded instant).
+TODAYS_PROGRESS = {
+    (3, 15): ({"scheduled"}, {"dispatched", *UNDER_WAY}),
+    (7, 45): ({"dispatched"}, {"scheduled", *UNDER_WAY}),
+    (10, 0): (UNDER_WAY | {"completed"}, {"scheduled"}),
+    (23, 50): ({"completed", "closed"}, {"scheduled", "dispatched", *UNDER_WAY}),
+}
+
+
+@transactional
+@pytest.mark.parametrize("hour_minute", list(TODAYS_PROGRESS))
+def test_todays_jobs_are_as_far_along_as_the_hour_and_nothing_happens_later(
+    hour_minute: tuple[int, int],
+) -> None:
+    some_of, none_of = TODAYS_PROGRESS[hour_minute]
+    with at_hour(*hour_minute):
+        seed_small()
+        now = clock.now()
+        start = datetime.combine(clock.today(), time.min, TZ)
+        today = WorkOrder.objects.filter(
+            assigned_technician__isnull=False,
+            planned_start__gte=start,
+            planned_start__lt=start + timedelta(1),
+        )
+        statuses = set(today.values_list("status", flat=True))
+        assert statuses & some_of and not statuses & none_of, statuses
+        assert not WorkOrderEvent.objects.filter(at__gt=now).exists()
+        assert not WorkOrder.objects.filter(created_at__gt=now).exists()
+        for job in today.exclude(status__in=["scheduled", "dispatched"]):
+            assert job.version == 1 + job.events.filter(type="status_changed").count(), job.number
+        if statuses & {"completed", "closed"}:
+            done = today.filter(status__in=["completed", "closed"]).first()
+            assert done is not None and done.completed_at is not None and done.resolution
+            assert done.responded_at is not None and done.completed_at <= now
+
+
+@transactional
+@pytest.mark.parametrize("hour_minute", [(3, 15), (12, 0), (23, 50)])
+def test_at_any_hour_the_sla_sweep_has_a_breach_to_record(hour_minute: tuple[int, int]) -> None:
+    with at_hour(*hour_minute):
+        seed_small()
+        assert sla_breaches_record() >= 1
+        assert sla_breaches_record() == 0
+
+
+@transactional
+def test_tomorrow_has_unassigned_work_that_a_technician_of_its_territory_can_do() -> None:
+    seed_small()
+    tomorrow = clock.today() + timedelta(days=1)
+    opens = datetime.combine(tomorrow, time(8), TZ)
+    doable = 0
+    for job in WorkOrder.objects.filter(status="new").select_related("site"):
+        site = job.site
+        if tomorrow.weekday() not in site.access_weekdays or (job.latest_end and job.latest_end < opens):
+            continue
+        territory = Territory.objects.filter(boundary__covers=site.location).first()
+        crew = Technician.objects.filter(territory=territory)
+        for tech in crew:
+            levels = dict(tech.skill_levels.values_list("skill__code", "level"))
+            if all(levels.get(code, 0) >= level for code, level in job.required_skills.items()):
+                doable += 1
+                break
+    assert doable >= 1
 
 
 @transactional
@@ -229,9 +313,9 @@ def test_open_inspections_and_maintenance_carry_their_checklist_unanswered() -> 
     ).exists()
 
 
-def _scalar(sql: str) -> int:
+def _scalar(sql: str, params: tuple[Any, ...] = ()) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
 
 
@@ -287,7 +371,8 @@ def test_seeded_data_is_internally_consistent() -> None:
         _scalar(
             "SELECT count(*) FROM tickets_workorder WHERE status IN ('completed', 'closed') AND NOT ("
             "created_at <= responded_at AND responded_at <= arrived_at AND arrived_at <= actual_start "
-            "AND actual_start <= actual_end AND actual_end = completed_at AND completed_at <= now())"
+            "AND actual_start <= actual_end AND actual_end = completed_at AND completed_at <= %s)",
+            (clock.now(),),
         )
         == 0
     )

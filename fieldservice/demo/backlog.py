@@ -1,20 +1,27 @@
-"""Today's open work: every technician's jobs for today and tomorrow, and the rest unassigned.
+"""Today's work as it stands at the seeded instant, and the open backlog.
 
-Each technician gets `Scale.assigned_jobs_per_day` jobs on each of today (dispatched) and
-tomorrow (scheduled), on equipment they are qualified for, at sites open that day,
-planned inside their 08:00–17:00 shift. The other open work orders are `new` and
-unassigned, for the optimizer: breakdowns of equipment that is down today (a few of
-them P1 emergencies), degraded equipment, preventive maintenance due soon, inspections.
+Each technician gets `Scale.assigned_jobs_per_day` jobs on each of today and tomorrow, on
+equipment they are qualified for, at sites open that day, planned inside their 08:00–17:00
+shift. Today's are as far along as the seeded instant makes them: scheduled before the
+morning dispatch, then dispatched, en route, on site, in progress, completed. Tomorrow's are
+scheduled. The other open work orders are `new` and unassigned, for the optimizer:
+breakdowns of equipment that is down (a few of them P1 emergencies), degraded equipment,
+preventive maintenance due soon, inspections; most of it is work that technicians of the
+site's territory can do, and in every territory with technicians some of it can be done
+tomorrow. One round-the-clock emergency's response clock ran out two minutes ago, after the
+SLA sweep's last run, so the next sweep has a breach to record at any hour.
 """
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, time, timedelta
 
 from fieldservice.demo import sla
 from fieldservice.demo.catalog import FAULT_TITLES
 from fieldservice.demo.context import EquipmentRec, PlanRec, SeedContext, TechRec
 from fieldservice.demo.contracts import contract_covering
+from fieldservice.demo.timeline import resolve
 from fieldservice.demo.workorders import WorkOrderPlan
 
 # Planned slots inside the shift; a job may last up to MAX_ASSIGNED_MINUTES.
@@ -24,6 +31,13 @@ INSPECTION_MINUTES = 90
 WINDOW_OPENS = time(8, 0)
 WINDOW_CLOSES = time(17, 0)
 DISPATCHED_AT = (time(7, 0), 25)  # dispatched between 07:00 and 07:25
+# A day's job under way: leaves this long before the planned start, is on site a few minutes
+# before it, starts after setting up, and takes about its estimate.
+TRAVEL_MINUTES = (20, 40)
+EARLY_ARRIVAL_MINUTES = (0, 10)
+SETUP_MINUTES = (5, 15)
+WORK_FACTOR = (0.8, 1.1)
+CLOSE_DELAY_HOURS = (4, 72)
 PM_HORIZON_DAYS = 14
 PM_WINDOW_DAYS = 7
 PM_LEAD_DAYS = 5
@@ -34,9 +48,16 @@ NARROW_WINDOW = (time(13, 0), time(17, 0))
 RESPONSE_HOURS = (0.5, 3.0)
 RECENT_MINUTES = (3 * 60, 96 * 60)
 DOWN_SINCE_MINUTES = (2 * 60, 30 * 60)
+EMERGENCY_REPORTED_MINUTES = (20, 100)
 # Share of assigned jobs drawn from due preventive work and degraded equipment, when any.
 PREFER_DUE_WORK = 0.7
 OVERDUE_PM_OPEN_DAYS = 20
+# Share of the unassigned backlog that a technician of the site's territory can do.
+LOCAL_WORK_SHARE = 0.8
+# Unassigned jobs that technicians of each territory can do tomorrow, at sites open then.
+DOABLE_TOMORROW_PER_TECHNICIAN = 2
+# The round-the-clock emergency whose response clock has just run out (see the docstring).
+JUST_BREACHED = timedelta(minutes=2)
 
 
 def _fits(unit: EquipmentRec, day: date, start: time, minutes: int) -> bool:
@@ -53,6 +74,7 @@ class Backlog:
         self.live = [u for u in ctx.equipment if u.status != "decommissioned"]
         self.due_work: set[int] | None = None
         self.qualified_cache: dict[tuple[int, bool], list[EquipmentRec]] = {}
+        self.progress_rng = random.Random(ctx.seed * 7_919 + 1)
         self.by_skill: dict[str, list[EquipmentRec]] = {}
         self.by_territory_skill: dict[tuple[int, str], list[EquipmentRec]] = {}
         for unit in self.live:
@@ -153,7 +175,7 @@ class Backlog:
             self.due_work = {
                 u.id for u in self.live if u.status == "degraded" or self._due_plan(u, pm_horizon)
             }
-        for offset, status in ((0, "dispatched"), (1, "scheduled")):
+        for offset in (0, 1):
             day = ctx.today + timedelta(days=offset)
             for start in SLOTS[: ctx.scale.assigned_jobs_per_day]:
                 pool = self._candidates(tech, day, start, local=True) or self._candidates(
@@ -178,53 +200,159 @@ class Backlog:
                 else:
                     wo = self._job(unit, created, pm_horizon, allow_long=False)
                 wo.priority = max(wo.priority, 3)
-                wo.technician, wo.status = tech, status
+                wo.technician, wo.status = tech, "scheduled"
                 # Taken by the dispatcher; nobody is on site yet, so nothing has responded.
                 wo.scheduled_at = created + timedelta(hours=rng.uniform(*RESPONSE_HOURS))
                 wo.planned_start = ctx.at(day, start)
                 wo.planned_end = wo.planned_start + timedelta(minutes=wo.estimated_minutes)
                 wo.earliest_start, wo.latest_end = ctx.at(day, WINDOW_OPENS), ctx.at(day, WINDOW_CLOSES)
-                if status == "dispatched":
-                    wo.dispatched_at = ctx.at(ctx.today, DISPATCHED_AT[0]) + timedelta(
-                        minutes=rng.randint(0, DISPATCHED_AT[1])
-                    )
+                if offset == 0:
+                    self._progress_today(wo)
                 self._finish(wo)
+
+    def _progress_today(self, wo: WorkOrderPlan) -> None:
+        """Today's job as far along as the seeded instant: dispatched in the morning, then
+        driven to, worked and completed around its planned start. Its times come from a
+        random source of its own, drawn in full whatever the hour, so that the rest of the
+        world does not depend on how far the day has got."""
+        ctx, rng = self.ctx, self.progress_rng
+        assert wo.planned_start is not None
+        dispatched = ctx.at(ctx.today, DISPATCHED_AT[0]) + timedelta(minutes=rng.randint(0, DISPATCHED_AT[1]))
+        en_route = wo.planned_start - timedelta(minutes=rng.randint(*TRAVEL_MINUTES))
+        arrived = wo.planned_start - timedelta(minutes=rng.randint(*EARLY_ARRIVAL_MINUTES))
+        started = arrived + timedelta(minutes=rng.randint(*SETUP_MINUTES))
+        completed = started + timedelta(minutes=round(wo.estimated_minutes * rng.uniform(*WORK_FACTOR)))
+        closed = completed + timedelta(hours=rng.uniform(*CLOSE_DELAY_HOURS))
+        resolution_draw = rng.random()
+        steps = (
+            ("dispatched", dispatched),
+            ("en_route", en_route),
+            ("on_site", arrived),
+            ("in_progress", started),
+            ("completed", completed),
+            ("closed", closed),
+        )
+        for status, at in steps:
+            if at > ctx.now:
+                break
+            wo.status = status
+        if wo.status == "scheduled":
+            return
+        wo.dispatched_at = dispatched
+        if wo.status != "dispatched":
+            wo.en_route_at = en_route
+        if wo.status not in ("dispatched", "en_route"):
+            wo.arrived_at = wo.responded_at = arrived
+        if wo.status in ("in_progress", "completed", "closed"):
+            wo.actual_start = started
+        if wo.status in ("completed", "closed"):
+            wo.actual_end = wo.completed_at = completed
+            wo.first_time_fix = True if wo.kind in ("corrective", "emergency") else None
+            resolve(ctx, wo, draw=resolution_draw)
+        if wo.status == "closed":
+            wo.closed_at = closed
 
     def unassigned(self, count: int) -> None:
         ctx, rng = self.ctx, self.ctx.rng
         target = len(self.orders) + count
+        self._just_breached()
         down = [u for u in self.live if u.status == "down" and u.id not in self.used]
         emergencies_left = max(MIN_EMERGENCIES, round(count * EMERGENCY_SHARE))
         for unit in down:  # equipment that is down has an open breakdown, whatever the target
             emergency = unit.criticality == 4 and emergencies_left > 0
             emergencies_left -= emergency
             if emergency:
-                created = ctx.at(ctx.today, time(6)) + timedelta(minutes=rng.randint(0, 80))
+                created = ctx.now - timedelta(minutes=rng.randint(*EMERGENCY_REPORTED_MINUTES))
             else:
                 created = ctx.now - timedelta(minutes=rng.randint(*DOWN_SINCE_MINUTES))
-            category = unit.model.category
-            wo = WorkOrderPlan(
-                kind="emergency" if emergency else "corrective",
-                priority=1 if emergency else 2,
-                unit=unit,
-                created_at=created,
-                title=("EMERGENCY: " if emergency else "") + rng.choice(FAULT_TITLES[category]),
-                estimated_minutes=rng.choice((90, 120, 180)),
-                description=f"{unit.model.manufacturer} {unit.model.model_number} S/N {unit.serial} is down.",
-            )
-            self._window(self._finish(wo))
+            self._window(self._finish(self._breakdown(unit, created, emergency)))
         horizon = ctx.today + timedelta(days=PM_HORIZON_DAYS)
+        self._doable_tomorrow(horizon)
         due_or_degraded = [
             u
             for u in self.live
             if u.id not in self.used and (u.status == "degraded" or self._due_plan(u, horizon))
         ]
         rng.shuffle(due_or_degraded)
-        for unit in due_or_degraded[: max(0, target - len(self.orders))]:
+        for unit in self._mostly_local(due_or_degraded, max(0, target - len(self.orders))):
             self._window(self._finish(self._job(unit, self._recently(), horizon, allow_long=True)))
         others = [u for u in self.live if u.id not in self.used]
-        for unit in rng.sample(others, min(len(others), max(0, target - len(self.orders)))):
+        rng.shuffle(others)
+        for unit in self._mostly_local(others, max(0, target - len(self.orders))):
             self._window(self._finish(self._job(unit, self._recently(), horizon, allow_long=True)))
+
+    def _breakdown(self, unit: EquipmentRec, created: datetime, emergency: bool) -> WorkOrderPlan:
+        category = unit.model.category
+        return WorkOrderPlan(
+            kind="emergency" if emergency else "corrective",
+            priority=1 if emergency else 2,
+            unit=unit,
+            created_at=created,
+            title=("EMERGENCY: " if emergency else "") + self.ctx.rng.choice(FAULT_TITLES[category]),
+            estimated_minutes=self.ctx.rng.choice((90, 120, 180)),
+            description=f"{unit.model.manufacturer} {unit.model.model_number} S/N {unit.serial} is down.",
+        )
+
+    def _serviceable_locally(self, unit: EquipmentRec) -> bool:
+        return any(
+            tech.territory_id == unit.site.territory_id
+            and tech.skills.get(unit.model.skill, 0) >= unit.model.level
+            for tech in self.ctx.technicians
+        )
+
+    def _mostly_local(self, units: list[EquipmentRec], count: int) -> list[EquipmentRec]:
+        """`count` of `units` (in their order), LOCAL_WORK_SHARE of them serviceable by a
+        technician of their own territory when there are enough."""
+        local = [u for u in units if self._serviceable_locally(u)]
+        distant = [u for u in units if not self._serviceable_locally(u)]
+        wanted_distant = min(len(distant), count - min(len(local), round(count * LOCAL_WORK_SHARE)))
+        chosen = local[: count - wanted_distant] + distant[:wanted_distant]
+        return sorted(chosen, key=units.index)
+
+    def _doable_tomorrow(self, horizon: date) -> None:
+        """In every territory with technicians, unassigned work they can do tomorrow at sites
+        open then, so that a run for tomorrow has something to place whatever the weekday."""
+        ctx, rng = self.ctx, self.ctx.rng
+        tomorrow = ctx.today + timedelta(days=1)
+        crews: dict[int, list[TechRec]] = {}
+        for tech in ctx.technicians:
+            crews.setdefault(tech.territory_id, []).append(tech)
+        for territory_id, crew in sorted(crews.items()):
+            doable = [
+                u
+                for u in self.live
+                if u.id not in self.used
+                and u.status != "down"
+                and u.site.territory_id == territory_id
+                and u.site.open_on(tomorrow)
+                and any(t.skills.get(u.model.skill, 0) >= u.model.level for t in crew)
+            ]
+            for unit in rng.sample(doable, min(len(doable), DOABLE_TOMORROW_PER_TECHNICIAN * len(crew))):
+                wo = self._finish(self._job(unit, self._recently(), horizon, allow_long=False))
+                self._window(wo)
+                # Its window takes in tomorrow (a narrow window may be tomorrow afternoon).
+                assert wo.earliest_start is not None and wo.latest_end is not None
+                wo.latest_end = max(wo.latest_end, ctx.at(tomorrow, WINDOW_CLOSES))
+
+    def _just_breached(self) -> None:
+        """A P1 on the round-the-clock anchor's equipment, reported so that its response
+        clock ran out JUST_BREACHED ago with nobody on site (fieldservice.demo.lifecycle leaves
+        breaches since the sweep's last run unrecorded)."""
+        ctx = self.ctx
+        covered = [
+            u
+            for u in self.live
+            if u.account.keeps_contract and (c := contract_covering(u, ctx.today)) and c.calendar == "24x7"
+        ]
+        if not covered:
+            return
+        unit = next((u for u in covered if u.id not in self.used), covered[0])
+        contract = contract_covering(unit, ctx.today)
+        assert contract is not None
+        response_hours = contract.terms[1][0]
+        created = ctx.now - JUST_BREACHED - timedelta(hours=float(response_hours))
+        wo = self._finish(self._breakdown(unit, created, emergency=True))
+        self._window(wo)
 
     def _recently(self) -> datetime:
         return self.ctx.now - timedelta(minutes=self.ctx.rng.randint(*RECENT_MINUTES))

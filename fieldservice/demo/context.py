@@ -18,8 +18,6 @@ from fieldservice.demo.scales import Scale
 
 TZ = ZoneInfo("Asia/Shanghai")
 TIME_ZONE_NAME = "Asia/Shanghai"
-# The seeded world's "now": early on the given day, before the dispatcher's first run.
-SEED_CLOCK = time(7, 30)
 HISTORY_DAYS = 730
 
 
@@ -53,6 +51,8 @@ class AccountRec:
     quality_trend: float
     contracted: bool
     created_at: datetime
+    # Always renews (the demo's round-the-clock anchor, see customers.create_accounts).
+    keeps_contract: bool = False
     sites: list[SiteRec] = field(default_factory=list)
     equipment: list[EquipmentRec] = field(default_factory=list)
     contracts: list[ContractRec] = field(default_factory=list)
@@ -184,9 +184,12 @@ class TechRec:
 
 @dataclass
 class SeedContext:
+    """`now` is the seeded instant: the world is as it stands then, whatever the hour (today's
+    jobs done, under way or still ahead); nothing in it happens later."""
+
     seed: int
     scale: Scale
-    today: date
+    now: datetime
     rng: random.Random
     users: dict[str, int] = field(default_factory=dict)
     territories: dict[str, int] = field(default_factory=dict)
@@ -203,8 +206,8 @@ class SeedContext:
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
-    def now(self) -> datetime:
-        return datetime.combine(self.today, SEED_CLOCK, TZ)
+    def today(self) -> date:
+        return self.now.astimezone(TZ).date()
 
     @property
     def window_start(self) -> date:

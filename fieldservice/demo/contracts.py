@@ -105,7 +105,7 @@ def _chain(ctx: SeedContext, account: AccountRec, final_end: date) -> None:
             break
         q = account.quality_at(end - timedelta(days=DECISION_LOOKBACK_DAYS), ctx.window_start)
         p = renewal_probability(q, uplift, account.tier, auto_renew, rng.gauss(0.0, RENEW_NOISE))
-        if rng.random() >= p:
+        if rng.random() >= p and not account.keeps_contract:
             contract.status = "expired"
             account.churned_on = end
             break
@@ -119,7 +119,7 @@ def _chain(ctx: SeedContext, account: AccountRec, final_end: date) -> None:
 def create_contracts(ctx: SeedContext) -> None:
     rng = ctx.rng
     for unit in ctx.equipment:
-        unit.covered = rng.random() < COVERED_SHARE
+        unit.covered = rng.random() < COVERED_SHARE or unit.account.keeps_contract
     for unit in ctx.equipment:  # a component is covered with its parent
         if unit.parent_id is not None:
             unit.covered = ctx.equipment[unit.parent_id - 1].covered

@@ -25,6 +25,7 @@ INDUSTRY_WEIGHTS = {
     "data_center": 10,
     "machinery": 13,
 }
+ROUND_THE_CLOCK_ANCHOR_INDUSTRY = "data_center"
 TIER_WEIGHTS = {"strategic": 10, "key": 30, "standard": 60}
 SITES_WEIGHT_BY_TIER = {"strategic": 4, "key": 2, "standard": 1}
 # Share of accounts owned by each account manager; the demo login owns the majority.
@@ -76,6 +77,10 @@ def create_accounts(ctx: SeedContext) -> None:
     taken: set[str] = set()
     for i in range(n):
         industry = rng.choices(industries, weights=list(INDUSTRY_WEIGHTS.values()))[0]
+        # The first account is a data centre under a round-the-clock contract that it keeps:
+        # at every scale and hour there is an SLA clock that can run out (see backlog).
+        anchor = i == 0
+        industry = ROUND_THE_CLOCK_ANCHOR_INDUSTRY if anchor else industry
         park = rng.choice(PARKS)
         name, slug = names.company_name(rng, park, industry)
         while name in taken:
@@ -94,8 +99,9 @@ def create_accounts(ctx: SeedContext) -> None:
                 manager_id=ctx.users[managers[i]],
                 quality=rng.betavariate(*QUALITY_BETA),
                 quality_trend=rng.gauss(0.0, QUALITY_TREND_SD),
-                contracted=rng.random() >= BILLABLE_ONLY_SHARE,
+                contracted=rng.random() >= BILLABLE_ONLY_SHARE or anchor,
                 created_at=ctx.at(ctx.today - timedelta(days=age_days), time(10, 0)),
+                keeps_contract=anchor,
             )
         )
     ctx.count("accounts", len(ctx.accounts))

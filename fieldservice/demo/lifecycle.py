@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+
 from fieldservice.demo import bulk
 from fieldservice.demo.catalog import CHECKLISTS, PARTS, ChecklistItemSpec
 from fieldservice.demo.context import SeedContext
@@ -15,6 +17,8 @@ from fieldservice.demo.workorders import CLOSED_STATUSES, WorkOrderPlan
 from tickets.models import ChecklistItem, PartUsage, Survey, WorkOrderEvent
 
 CHUNK_ORDERS = 5_000
+# How often the SLA sweep runs (the beat schedule's "sla-breaches").
+SLA_SWEEP_EVERY = timedelta(seconds=settings.CELERY_BEAT_SCHEDULE["sla-breaches"]["schedule"])
 ARRIVAL_JITTER_DEG = 0.0009
 METRES_PER_DEGREE = 111_320.0
 CHECK_FAIL_BASE = 0.02
@@ -102,11 +106,17 @@ class Recorder:
         if wo.status == "dispatched":
             return
         self.change(wo, "dispatched", "en_route", wo.en_route_at, tech)
+        if wo.status == "en_route":
+            return
         location, distance = self._arrival_point(wo)
         self.change(
             wo, "en_route", "on_site", wo.arrived_at, tech, location=location, distance_from_site_m=distance
         )
+        if wo.status == "on_site":
+            return
         self.change(wo, "on_site", "in_progress", wo.actual_start, tech)
+        if wo.status == "in_progress":
+            return
         self._checklist(wo)
         self._parts(wo)
         self.change(wo, "in_progress", "completed", wo.completed_at, tech, location=wo.unit.site.ewkt)
@@ -131,11 +141,12 @@ class Recorder:
         )
 
     def _open_breaches(self, wo: WorkOrderPlan) -> None:
-        """An open job whose clock ran out before the seeded instant, as the sweep records it."""
-        now = self.ctx.now
-        if wo.sla_response_due and wo.sla_response_due < now and wo.responded_at is None:
+        """An open job whose clock ran out before the SLA sweep's last run, as the sweep
+        records it; a clock that ran out since waits for the sweep's next run."""
+        last_sweep = self.ctx.now - SLA_SWEEP_EVERY
+        if wo.sla_response_due and wo.sla_response_due < last_sweep and wo.responded_at is None:
             self._breach(wo, "response", wo.sla_response_due)
-        if wo.sla_resolution_due and wo.sla_resolution_due < now:
+        if wo.sla_resolution_due and wo.sla_resolution_due < last_sweep:
             self._breach(wo, "resolution", wo.sla_resolution_due)
 
     def _arrival_point(self, wo: WorkOrderPlan) -> tuple[str, float]:

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from fieldservice import roles
 from fieldservice.demo import bulk, names
 from fieldservice.demo.catalog import SKILL_CODES, SKILLS
-from fieldservice.demo.context import TZ, SeedContext, TechRec
+from fieldservice.demo.context import TZ, Park, SeedContext, TechRec
 from fieldservice.demo.geography import HOME_BASE_RADIUS_KM, PARKS, scatter_in_territory
 from fieldservice.models import StaffProfile
 from scheduling.models import Absence, PreferredTechnician, Shift, Skill, Technician, TechnicianSkill
@@ -142,6 +142,19 @@ def _skill_sets(ctx: SeedContext, n: int) -> list[dict[str, int]]:
     return sets
 
 
+def _crew_the_anchor(ctx: SeedContext, homes: list[Park], skill_sets: list[dict[str, int]]) -> None:
+    """The first technician lives in the park of the round-the-clock anchor account
+    (customers.create_accounts) and can service its machines, whose sites are open every day:
+    whatever day tomorrow is, the optimizer has work it can place (see backlog)."""
+    anchor = next((a for a in ctx.accounts if a.keeps_contract), None)
+    units = [u for u in ctx.equipment if anchor and u.account is anchor and u.status != "decommissioned"]
+    if not units or not homes:
+        return
+    homes[0] = units[0].site.park
+    for unit in units[:2]:
+        skill_sets[0][unit.model.skill] = max(skill_sets[0].get(unit.model.skill, 0), unit.model.level)
+
+
 def create_technicians(ctx: SeedContext) -> None:
     rng = ctx.rng
     n = ctx.scale.technicians
@@ -158,6 +171,7 @@ def create_technicians(ctx: SeedContext) -> None:
         parks, weights=[sites_per_park[p.key] for p in parks], k=max(0, n - len(parks))
     )
     skill_sets = _skill_sets(ctx, n)
+    _crew_the_anchor(ctx, homes, skill_sets)
     techs, skill_rows = [], []
     for i in range(n):
         lon, lat, territory_id = scatter_in_territory(

@@ -6,7 +6,7 @@ import random
 import time as wallclock
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import datetime
 
 from django.db import connection, transaction
 
@@ -90,8 +90,11 @@ def refresh_planner_statistics() -> None:
         cursor.execute("ANALYZE")
 
 
-def seed(*, seed: int, scale: str, today: date, log: Callable[[str], None]) -> SeedReport:
-    ctx = SeedContext(seed=seed, scale=SCALES[scale], today=today, rng=random.Random(seed))
+def seed(*, seed: int, scale: str, now: datetime, log: Callable[[str], None]) -> SeedReport:
+    """Seed the world as it stands at `now` (truncated to the minute, so that one seed and
+    one minute always give the same rows)."""
+    now = now.replace(second=0, microsecond=0)
+    ctx = SeedContext(seed=seed, scale=SCALES[scale], now=now, rng=random.Random(seed))
     report = SeedReport()
     orders: list[WorkOrderPlan] = []
 

@@ -172,7 +172,7 @@ def schedule_history(ctx: SeedContext, wo: WorkOrderPlan, pool: TechnicianPool) 
                 *LATE_RESOLUTION_FRACTION
             )
     _stamp_visit(ctx, wo, arrival, work, finish_by)
-    _resolve(ctx, wo)
+    resolve(ctx, wo)
 
 
 def _stamp_visit(
@@ -205,8 +205,9 @@ def _stamp_visit(
         wo.status = "closed"
 
 
-def _resolve(ctx: SeedContext, wo: WorkOrderPlan) -> None:
-    rng = ctx.rng
+def resolve(ctx: SeedContext, wo: WorkOrderPlan, draw: float | None = None) -> None:
+    """The resolution of a finished job; a repair's is drawn from `ctx.rng`, or from `draw`
+    (a number in [0, 1)) when the caller keeps a random source of its own."""
     category = wo.unit.model.category
     if wo.kind == "preventive":
         template = wo.plan.template.name if wo.plan and wo.plan.template else "Preventive maintenance"
@@ -216,6 +217,11 @@ def _resolve(ctx: SeedContext, wo: WorkOrderPlan) -> None:
         wo.resolution = "Installed, commissioned and handed over; operators trained."
     elif wo.kind == "inspection":
         wo.resolution_code, wo.resolution = "inspected", "Inspection done, report issued to the customer."
-    else:
+    elif draw is None:
+        rng = ctx.rng
         code_text = NO_FAULT if rng.random() < NO_FAULT_SHARE else rng.choice(REPAIRS[category])
+        wo.resolution_code, wo.resolution = code_text
+    else:
+        repairs = REPAIRS[category]
+        code_text = NO_FAULT if draw < NO_FAULT_SHARE else repairs[int(draw * len(repairs)) % len(repairs)]
         wo.resolution_code, wo.resolution = code_text

@@ -12,7 +12,17 @@ from tickets.models import WORK_ORDER_NUMBER_SEQUENCE, WorkOrder
 
 CLOSED_STATUSES = ("completed", "closed")
 # How many status changes each final status took (see lifecycle); every change bumps the version.
-STATUS_CHANGES = {"new": 0, "scheduled": 1, "dispatched": 2, "completed": 6, "closed": 7, "cancelled": 1}
+STATUS_CHANGES = {
+    "new": 0,
+    "scheduled": 1,
+    "dispatched": 2,
+    "en_route": 3,
+    "on_site": 4,
+    "in_progress": 5,
+    "completed": 6,
+    "closed": 7,
+    "cancelled": 1,
+}
 
 
 @dataclass(slots=True, eq=False)

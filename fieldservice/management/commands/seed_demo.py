@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from fieldservice import clock
 from fieldservice.demo.runner import seed
 from fieldservice.demo.scales import SCALES
 
@@ -43,7 +43,8 @@ class Command(BaseCommand):
             "--today",
             type=_date,
             default=None,
-            help="the seeded day, YYYY-MM-DD (default: today, local time)",
+            help="the seeded day, YYYY-MM-DD (default: today); the world is seeded as it stands on "
+            "that day at this time of day",
         )
         parser.add_argument(
             "--force", action="store_true", help="run even with DEBUG off (it TRUNCATES the project's tables)"
@@ -55,11 +56,14 @@ class Command(BaseCommand):
                 "seed_demo deletes all data in the project's tables and is meant for development: "
                 "it refuses to run with DEBUG off. Pass --force if you really mean it."
             )
-        today = options["today"] or timezone.localdate()
+        today = options["today"] or clock.today()
         if isinstance(today, str):  # call_command() passes options through without argparse
             today = _date(today)
-        self.stdout.write(f"Seeding scale={options['scale']} seed={options['seed']} today={today}")
-        report = seed(seed=options["seed"], scale=options["scale"], today=today, log=self.stdout.write)
+        now = datetime.combine(today, clock.local_now().time(), clock.local_now().tzinfo)
+        self.stdout.write(
+            f"Seeding scale={options['scale']} seed={options['seed']} as of {now:%Y-%m-%d %H:%M %Z}"
+        )
+        report = seed(seed=options["seed"], scale=options["scale"], now=now, log=self.stdout.write)
         self.stdout.write("Rows:")
         for name, count in report.counts.items():
             self.stdout.write(f"  {name:<28} {count:>9,}")
