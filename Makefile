@@ -2,6 +2,8 @@
 #   make demo   set everything up, load the demo, serve http://127.0.0.1:8000
 #   make test   set everything up and run the whole suite (pytest, ruff, mypy)
 # Both install what is missing and are safe to run again.
+#   make test NOW=2027-12-31T23:50:00+08:00   the suite at that instant (default: drawn from the commit)
+#   make sweep                                the suite at many instants (see SWEEP below)
 
 SHELL := /bin/bash
 VENV := .venv
@@ -17,9 +19,9 @@ SOLVER_SECONDS ?= 5
 export DEBUG ?= 1
 export DATABASE_URL ?= postgres:///$(DB_NAME)
 
-.PHONY: demo test system venv database messages migrate seed schedule accounts serve lint typecheck pytest clean
+.PHONY: demo test sweep system venv dotenv database messages migrate seed schedule accounts serve lint typecheck pytest clean
 
-demo: system venv database messages migrate seed schedule accounts serve
+demo: system venv dotenv database messages migrate seed schedule accounts serve
 
 serve:
 	@echo
@@ -31,7 +33,26 @@ serve:
 	@echo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: system venv database messages lint typecheck pytest
+test: system venv dotenv database messages lint typecheck pytest
+
+# The instants a sweep runs the suite at: these, and SWEEP_DRAWS more drawn like the default one.
+SWEEP ?= 2027-12-31T23:50:00+08:00 2027-02-06T03:15:00+08:00 2027-03-28T12:00:00+08:00 2027-10-31T18:30:00+08:00
+SWEEP_DRAWS ?= 4
+SWEEP_TESTS ?= tests
+sweep: system venv dotenv database messages
+	@set -o pipefail; failed=0; for now in $(SWEEP) $$($(PY) -m tests.clock_pin --draw $(SWEEP_DRAWS)); do \
+	  echo "== now = $$now"; \
+	  $(VENV)/bin/pytest -q -p no:cacheprovider --now $$now $(SWEEP_TESTS) | tail -1 || failed=1; \
+	done; exit $$failed
+
+# A development .env for a shell in this checkout (git-ignored; the settings read it only when
+# the environment does not set DEBUG, so never in production). Kept if it exists.
+dotenv: .env
+.env:
+	@printf '%s\n' "# Development settings for a shell in this checkout, written by make (git-ignored)." \
+	  "# Production never reads this file: see deploy/README.md." \
+	  "DEBUG=1" "DATABASE_URL=postgres:///$(DB_NAME)" > $@
+	@echo "wrote $@ (DEBUG=1, DATABASE_URL=postgres:///$(DB_NAME))"
 
 system:
 	@bash deploy/bootstrap.sh $(if $(CI),--browser,)
@@ -77,7 +98,7 @@ typecheck:
 	$(VENV)/bin/mypy .
 
 pytest:
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(if $(NOW),--now $(NOW))
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -23,5 +23,7 @@ fi
 # shellcheck source=deploy/common.sh
 . "$deploy_dir/common.sh"
 load_env_file "$env_file"
+# Set whatever the file says, so the settings never read a development .env in the checkout.
+export DEBUG=${DEBUG:-0}
 cd "$app_dir"
 exec "$app_dir/.venv/bin/python" manage.py "$@"

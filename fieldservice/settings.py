@@ -14,8 +14,18 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A development checkout's `.env` (written by `make demo` and `make test`, git-ignored) gives a
+# fresh shell what it lacks: DEBUG=1 and the database. It is read only when the environment
+# does not say DEBUG itself: the production units (deploy/systemd, deploy/manage.sh), the
+# Makefile and the tests all do, so a stray `.env` never reaches them. The environment wins
+# over the file for every variable.
+DEVELOPMENT_ENV_FILE = BASE_DIR / ".env"
+if "DEBUG" not in os.environ and DEVELOPMENT_ENV_FILE.is_file():
+    load_dotenv(DEVELOPMENT_ENV_FILE, override=False)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -115,7 +125,10 @@ DEBUG = env_bool("DEBUG", False)
 _DEV_SECRET = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is off. For development, run `make demo` or `make test` "
+        "once in this checkout: they write a .env with DEBUG=1 that the settings read."
+    )
 if not DEBUG and SECRET_KEY == _DEV_SECRET:
     raise ImproperlyConfigured("SECRET_KEY is the development key: set a real one")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
