@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from fieldservice.admin import AccountScopedAdmin
 from fieldservice.admin_geo import WktGeometryAdmin
@@ -86,11 +87,15 @@ class AssignmentInline(admin.TabularInline):
         "planned_start",
         "planned_end",
         "travel_minutes",
-        "reason",
+        "reason_text",
     )
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description=_("reason"))
+    def reason_text(self, obj: Assignment) -> str:
+        return obj.reason_text
 
 
 @admin.register(ScheduleRun)

@@ -12,6 +12,7 @@ from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, Invalid, NotFound
 from scheduling import schemas, services
 from scheduling.models import ScheduleRun, Territory
+from scheduling.reasons import unplaced_text
 from tickets.selectors import work_order_get
 
 router = Router()
@@ -59,14 +60,20 @@ def get_run(request: AuthedRequest, run_id: int) -> Any:
         "technician_id", "sequence"
     )
     fields = {name: getattr(run, name) for name in schemas.RunOut.model_fields if name != "assignments"}
-    return {**fields, "assignments": list(assignments)}
+    return {**fields, "error": run.error_text, "assignments": list(assignments)}
 
 
 @router.post("/runs/{int:run_id}/accept", response={200: schemas.AcceptOut, **ERRORS})
-def accept_run(request: AuthedRequest, run_id: int) -> dict[str, Any]:
-    """Apply the plan to its work orders in one transaction; changed ones are reported as conflicts."""
+def accept_run(
+    request: AuthedRequest, run_id: int, payload: schemas.AcceptIn | None = None
+) -> dict[str, Any]:
+    """Apply the plan to its work orders in one transaction; changed ones are reported as conflicts.
+
+    A plan that places fewer P1/P2 jobs than are placed now is refused with 409
+    `fewer_urgent_placed` unless the body says `{"confirm_fewer_urgent": true}`."""
     _require_planner(request)
-    return services.schedule_run_accept(run=_run(run_id), by=request.auth)
+    confirm = payload is not None and payload.confirm_fewer_urgent
+    return services.schedule_run_accept(run=_run(run_id), by=request.auth, confirm_fewer_urgent=confirm)
 
 
 @router.post("/insert", response={200: schemas.InsertOut, **ERRORS})
@@ -74,4 +81,7 @@ def insert(request: AuthedRequest, payload: schemas.InsertIn) -> dict[str, Any]:
     """Place one urgent new job into today's plan, moving as few other jobs as it can."""
     _require_planner(request)
     work_order = work_order_get(user=request.auth, work_order_id=payload.work_order_id)
-    return services.schedule_insert(work_order=work_order, by=request.auth)
+    result = services.schedule_insert(work_order=work_order, by=request.auth)
+    if not result["placed"]:
+        result["message"] = unplaced_text(result["reason"], result["params"])
+    return result

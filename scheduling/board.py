@@ -19,7 +19,9 @@ from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fieldservice import clock
 from scheduling.models import ScheduleRun, Shift, Technician, TechnicianSkill, Territory
+from scheduling.reasons import unplaced_entry_text
 from scheduling.selectors import horizon_origin
 from tickets.models import WorkOrder
 
@@ -204,7 +206,7 @@ def latest_run(day: dt.date, territory: Territory | None) -> ScheduleRun | None:
 
 
 def board_get(*, day: dt.date, territory: Territory | None, now: dt.datetime | None = None) -> Board:
-    now = now or timezone.now()
+    now = now or clock.now()
     origin = horizon_origin(day)
     track_origin = dt.datetime.combine(day, TRACK_START, origin.tzinfo)
     technicians = list(_technicians(day, territory))
@@ -268,7 +270,8 @@ def board_get(*, day: dt.date, territory: Territory | None, now: dt.datetime | N
         sla_left = None
         if work_order.sla_resolution_due:
             sla_left = int((work_order.sla_resolution_due - now) // MINUTE)
-        queue.append(QueueItem(work_order, entry.get("reason", ""), entry.get("message", ""), sla_left))
+        message = unplaced_entry_text(entry) if entry else ""
+        queue.append(QueueItem(work_order, entry.get("reason", ""), message, sla_left))
         map_sites.setdefault(work_order.site_id, _site_point(work_order, planned=False))
 
     hours = [

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from assets.models import Account, TimestampedModel, validate_time_zone
+from scheduling.reasons import assignment_text, run_error_text
 from tickets.models import WorkOrder
 
 
@@ -180,8 +181,13 @@ class ScheduleRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     kpis = models.JSONField(_("KPIs"), default=dict, blank=True)
     solver_stats = models.JSONField(_("solver statistics"), default=dict, blank=True)
-    # [{"work_order_id", "reason", "message"}]
+    # [{"work_order_id", "number", "reason": code, "params": {...}}], rendered when read
+    # (scheduling.reasons); entries written before carry their text as "message".
     unplaced = models.JSONField(_("unplaced jobs"), default=list, blank=True)
+    # Why the run failed: a code and parameters, rendered when read (scheduling.reasons);
+    # `error` keeps the technical detail (an exception's text) for the logs and the admin.
+    error_code = models.CharField(_("error code"), max_length=40, blank=True)
+    error_params = models.JSONField(_("error parameters"), default=dict, blank=True)
     error = models.TextField(blank=True)
     # A run over all territories is solved in one part per territory, in parallel; the
     # part that finishes last completes the run.
@@ -203,6 +209,11 @@ class ScheduleRun(models.Model):
     def __str__(self) -> str:
         return f"Run {self.pk} {self.horizon_start} ({self.status})"
 
+    @property
+    def error_text(self) -> str:
+        """Why the run failed, in the reader's language."""
+        return run_error_text(self.error_code, self.error_params, self.error)
+
 
 class Assignment(models.Model):
     run = models.ForeignKey(ScheduleRun, on_delete=models.CASCADE, related_name="assignments")
@@ -213,7 +224,9 @@ class Assignment(models.Model):
     planned_end = models.DateTimeField(_("planned end"))
     travel_minutes = models.PositiveIntegerField(_("travel minutes"), default=0)
     travel_km = models.DecimalField(_("travel km"), max_digits=8, decimal_places=2, default=0)
-    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # {"code": "assigned", "params": {...}}: why this technician and what it costs, rendered
+    # when read (scheduling.reasons.assignment_text).
+    reason = models.JSONField(_("reason"), default=dict, blank=True)
     # The work order's version when the run read it; accept refuses if it moved on.
     work_order_version = models.PositiveIntegerField(default=1)
 
@@ -230,3 +243,7 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.work_order_id} → {self.technician_id} #{self.sequence}"
+
+    @property
+    def reason_text(self) -> str:
+        return assignment_text(self.reason, str(self.technician))

@@ -7,6 +7,9 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from scheduling.models import Assignment
+from scheduling.reasons import unplaced_entry_text
+
 
 class RunIn(Schema):
     date: dt.date = Field(..., description="First day of the plan (local date)")
@@ -30,14 +33,37 @@ class AssignmentOut(Schema):
     planned_end: dt.datetime
     travel_minutes: int
     travel_km: float
-    reason: str
+    reason: str = Field(..., description="Why this technician, and what it costs (in the reader's language)")
+    reason_code: str
+    reason_params: dict[str, Any]
+
+    @staticmethod
+    def resolve_reason(obj: Assignment) -> str:
+        return obj.reason_text
+
+    @staticmethod
+    def resolve_reason_code(obj: Assignment) -> str:
+        return str(obj.reason.get("code", ""))
+
+    @staticmethod
+    def resolve_reason_params(obj: Assignment) -> dict[str, Any]:
+        return dict(obj.reason.get("params") or {})
 
 
 class UnplacedOut(Schema):
     work_order_id: int
     number: str
-    reason: str
-    message: str
+    reason: str = Field(
+        ...,
+        description="Code: no_skilled_technician, no_shift_time, outside_all_shifts, "
+        "unreachable_in_window, capacity",
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="The reason's parameters")
+    message: str = Field(..., description="The reason in the reader's language")
+
+    @staticmethod
+    def resolve_message(obj: dict[str, Any]) -> str:
+        return unplaced_entry_text(obj)
 
 
 class RunOut(Schema):
@@ -54,9 +80,19 @@ class RunOut(Schema):
     parts_done: int
     kpis: dict[str, Any]
     solver_stats: dict[str, Any]
-    error: str
+    error: str = Field(..., description="Why the run failed, in the reader's language")
+    error_code: str = Field(..., description="queue_unavailable, no_plan, plan_invalid, error; empty if none")
+    error_params: dict[str, Any]
     assignments: list[AssignmentOut]
     unplaced: list[UnplacedOut]
+
+
+class AcceptIn(Schema):
+    confirm_fewer_urgent: bool = Field(
+        False,
+        description="Accept a plan that places fewer P1/P2 jobs than are placed now "
+        "(otherwise 409 fewer_urgent_placed)",
+    )
 
 
 class AcceptOut(Schema):
@@ -79,6 +115,7 @@ class InsertOut(Schema):
     returned_to_queue: list[str] = Field(
         default_factory=list, description="Scheduled jobs pushed off the plan, back in the unassigned queue"
     )
-    reason: str | None = None
-    message: str | None = None
+    reason: str | None = Field(None, description="Why it was not placed: a code (see UnplacedOut)")
+    params: dict[str, Any] = Field(default_factory=dict, description="The reason's parameters")
+    message: str | None = Field(None, description="The reason in the reader's language")
     seconds: float

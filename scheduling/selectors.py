@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from scheduling.models import Absence, PreferredTechnician, Shift, Technician, Territory
+from fieldservice import clock
+from scheduling.models import Absence, PreferredTechnician, ScheduleRun, Shift, Technician, Territory
 from scheduling.solver import model as solver
 from tickets.models import WorkOrder
 
@@ -28,6 +29,8 @@ PLANNABLE = (Status.NEW, Status.SCHEDULED)
 PINNED = (Status.DISPATCHED,)
 # Jobs under way: they are not planned, but they occupy today.
 UNDER_WAY = (Status.EN_ROUTE, Status.ON_SITE, Status.IN_PROGRESS, Status.ON_HOLD)
+# "Urgent" is P1/P2: the work a plan must not quietly drop, and what "Insert urgent" takes.
+URGENT_MAX_PRIORITY = 2
 
 
 @dataclass
@@ -113,30 +116,36 @@ def _job_windows(work_order: WorkOrder, context: ProblemContext) -> tuple[solver
 
 
 def _shifts(
-    technician: Technician,
     shifts: list[Shift],
     absences: list[Absence],
     context: ProblemContext,
     now: dt.datetime,
+    position: tuple[dt.date, solver.Location] | None,
 ) -> tuple[solver.Shift, ...]:
-    """Shifts in the horizon less absences (the longer remaining piece) and less the past."""
+    """Shifts in the horizon less absences (the longer remaining piece) and less the past.
+
+    `position` is the technician's live position and the local day it was seen: the shift of
+    that day starts there; any other day starts from the technician's usual start (home).
+    """
     result = []
     for shift in sorted(shifts, key=lambda s: s.starts_at):
-        start, end = max(shift.starts_at, now), shift.ends_at
+        # A night shift from the day before the horizon counts from the horizon's start.
+        start, end = max(shift.starts_at, now, context.origin), shift.ends_at
         for absence in absences:
             if absence.starts_at < end and absence.ends_at > start:
                 before = (start, min(end, absence.starts_at))
                 after = (max(start, absence.ends_at), end)
                 start, end = max((before, after), key=lambda piece: piece[1] - piece[0])
         if end > start:
-            result.append(solver.Shift(context.minutes(start), context.minutes(end)))
+            starts_from = position[1] if position is not None and position[0] == shift.date else None
+            result.append(solver.Shift(context.minutes(start), context.minutes(end), starts_from))
     return tuple(result)
 
 
 def build_problem(
     *, first_day: dt.date, days: int, territory: Territory | None, now: dt.datetime | None = None
 ) -> tuple[solver.Problem, ProblemContext]:
-    now = now or timezone.now()
+    now = now or clock.now()
     context = ProblemContext(origin=horizon_origin(first_day), days=days)
     end = context.horizon_end
 
@@ -164,22 +173,24 @@ def build_problem(
         if user_id is not None and planned_end is not None:
             busy_until[user_id] = max(busy_until.get(user_id, planned_end), planned_end)
 
+    # Every active technician of the territory is in the problem, with no shift when none is
+    # left in the horizon: the solver then knows the skill exists and can say that the time
+    # is missing (no_shift_time) rather than the skill (no_skilled_technician).
     solver_technicians = []
+    today = timezone.localdate(now)
     for tech in technicians:
         available_from = max(now, busy_until.get(tech.user_id, now))
-        tech_shifts = _shifts(tech, shifts[tech.pk], absences[tech.pk], context, available_from)
-        if not tech_shifts:
-            continue
-        start = tech.home_base
-        if tech.current_position and tech.position_at and tech.position_at.date() == now.date():
-            start = tech.current_position
+        position = None
+        if tech.current_position and tech.position_at and timezone.localdate(tech.position_at) == today:
+            position = (today, solver.Location(tech.current_position.y, tech.current_position.x))
         context.technicians[str(tech.pk)] = tech
+        home = solver.Location(tech.home_base.y, tech.home_base.x)
         solver_technicians.append(
             solver.Technician(
                 id=str(tech.pk),
-                start_location=solver.Location(start.y, start.x),
-                end_location=solver.Location(tech.home_base.y, tech.home_base.x),
-                shifts=tech_shifts,
+                start_location=home,
+                end_location=home,
+                shifts=_shifts(shifts[tech.pk], absences[tech.pk], context, available_from, position),
                 skills={level.skill.code: level.level for level in tech.skill_levels.all()},
                 lunch=_lunch(),
             )
@@ -226,3 +237,37 @@ def build_problem(
             )
         )
     return solver.Problem(jobs=jobs, technicians=solver_technicians, travel=travel_settings()), context
+
+
+@dataclass(frozen=True)
+class UrgentPlaced:
+    now: int  # the run's P1/P2 jobs that have a technician and a time now
+    by_plan: int  # those that will have one once the plan is accepted
+
+    @property
+    def fewer(self) -> bool:
+        """Accepting the plan would unassign urgent work."""
+        return self.by_plan < self.now
+
+
+def run_urgent_placed(*, run: ScheduleRun) -> UrgentPlaced:
+    """How many of the run's P1/P2 jobs are placed now, and how many its plan places: the
+    ones it assigns, and those it leaves out that accepting does not unassign (dispatched
+    or under way: they stay with their technician). Two queries."""
+    assigned = set(
+        run.assignments.filter(work_order__priority__lte=URGENT_MAX_PRIORITY).values_list(
+            "work_order_id", flat=True
+        )
+    )
+    left_out = {entry["work_order_id"] for entry in run.unplaced}
+    placed_now = dict(
+        WorkOrder.objects.filter(
+            pk__in=assigned | left_out,
+            priority__lte=URGENT_MAX_PRIORITY,
+            status__in=(*PLANNABLE, *PINNED, *UNDER_WAY),
+            assigned_technician__isnull=False,
+            planned_start__isnull=False,
+        ).values_list("pk", "status")
+    )
+    kept = sum(1 for pk, status in placed_now.items() if pk in left_out and status != Status.SCHEDULED)
+    return UrgentPlaced(now=len(placed_now), by_plan=len(assigned) + kept)

@@ -25,8 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from fieldservice import clock
 from fieldservice.errors import Conflict, DomainError, Invalid
-from scheduling import board, selectors
+from scheduling import board, reasons, selectors
 from scheduling.models import Assignment, ScheduleRun, Technician, Territory
 from scheduling.solver import check_plan, insert_job, solve
 from scheduling.solver import model as solver
@@ -45,6 +46,21 @@ QUEUE_UNAVAILABLE = "The task queue is unavailable; start the run again in a mom
 
 class PlanInvalid(Exception):
     """The independent checker refused a plan: a solver bug, never shown as a plan."""
+
+    def __init__(self, violations: list[str]) -> None:
+        super().__init__("; ".join(violations))
+        self.violations = violations
+
+
+def _violations(problem: solver.Problem, plan: solver.Plan) -> list[str]:
+    return [f"{v.kind} {v.subject}: {v.message}" for v in check_plan(problem, plan)[:5]]
+
+
+def _fail(run_id: int, code: str, params: dict[str, Any], detail: str) -> None:
+    """End the run as failed: a code and parameters for its readers, the detail for the logs."""
+    ScheduleRun.objects.filter(pk=run_id).update(
+        status=RunStatus.FAILED, error_code=code, error_params=params, error=detail, finished_at=clock.now()
+    )
 
 
 # --- creating and solving a run ------------------------------------------------------------------
@@ -88,9 +104,10 @@ def _enqueue(run: ScheduleRun) -> None:
         # Redis is down: the run would stay "queued" for ever. It fails now, visibly, and
         # the dispatcher starts another; parts already queued find it failed and stop.
         logger.exception("Schedule run %s not queued: the broker is unavailable", run.pk)
-        run.status, run.error, run.finished_at = RunStatus.FAILED, QUEUE_UNAVAILABLE, timezone.now()
+        run.status, run.error, run.finished_at = RunStatus.FAILED, QUEUE_UNAVAILABLE, clock.now()
+        run.error_code = reasons.QUEUE_UNAVAILABLE
         ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-            status=run.status, error=run.error, finished_at=run.finished_at
+            status=run.status, error=run.error, error_code=run.error_code, finished_at=run.finished_at
         )
 
 
@@ -105,26 +122,35 @@ def run_parts(run: ScheduleRun) -> list[str]:
 def schedule_run_solve_part(*, run_id: int, part: str) -> None:
     """Solve one territory of a run and store it; safe to run twice (a redelivered task)."""
     claimed = ScheduleRun.objects.filter(pk=run_id, status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).update(
-        status=RunStatus.RUNNING, started_at=timezone.now()
+        status=RunStatus.RUNNING, started_at=clock.now()
     )
     run = ScheduleRun.objects.get(pk=run_id)
     if not claimed or part in run.solver_stats.get("parts", {}):
         return
     territory = None if part == ALL_TERRITORIES else Territory.objects.get(pk=int(part))
+    where = {"territory": territory.name if territory else None}
     try:
         problem, context = selectors.build_problem(
             first_day=run.horizon_start, days=run.days, territory=territory
         )
         before = plan_kpis_before(problem, context)
         plan = solve(problem, solver.SolveParams(time_limit_s=run.parameters.get("time_limit_s", 20)))
-        violations = check_plan(problem, plan)
+        violations = _violations(problem, plan)
         if violations:
-            raise PlanInvalid("; ".join(f"{v.kind} {v.subject}: {v.message}" for v in violations[:5]))
-    except Exception as error:  # the run must end as failed, with the reason, whatever broke
-        ScheduleRun.objects.filter(pk=run_id).update(
-            status=RunStatus.FAILED, error=f"{part}: {error}", finished_at=timezone.now()
-        )
+            raise PlanInvalid(violations)
+    except PlanInvalid as error:
+        _fail(run_id, reasons.PLAN_INVALID, {**where, "violations": error.violations}, f"{part}: {error}")
         raise
+    except Exception as error:  # the run must end as failed, with the reason, whatever broke
+        _fail(run_id, reasons.ERROR, {**where, "error": str(error)}, f"{part}: {error!r}")
+        raise
+    if plan.stats.status == solver.STATUS_NO_SOLUTION:
+        # The engine found no plan at all: storing one would unassign the day. The run fails,
+        # saying so, and nothing can be accepted.
+        logger.error("Schedule run %s part %s: no plan found (%s)", run_id, part, asdict(plan.stats))
+        params = {**where, "status": plan.stats.status, "jobs": len(problem.jobs)}
+        _fail(run_id, reasons.NO_PLAN, params, f"{part}: solver status {plan.stats.status}")
+        return
     _store_part(run_id, part, problem, context, plan, before)
 
 
@@ -152,7 +178,7 @@ def _store_part(
             planned_end=context.moment(visit.end),
             travel_minutes=visit.travel_minutes,
             travel_km=Decimal(str(round(visit.travel_km, 2))),
-            reason=_reason(jobs[visit.job_id], route, visit, context),
+            reason={"code": reasons.ASSIGNED, "params": _reason_params(jobs[visit.job_id], route, visit)},
             work_order_version=context.work_orders[visit.job_id].version,
         )
         for route in plan.routes
@@ -163,7 +189,7 @@ def _store_part(
             "work_order_id": int(u.job_id),
             "number": context.work_orders[u.job_id].number,
             "reason": u.reason,
-            "message": u.message,
+            "params": u.params,
         }
         for u in plan.unplaced
     ]
@@ -177,27 +203,18 @@ def _store_part(
             "before": _sum_kpis(p["before"] for p in parts.values()),
             "after": _sum_kpis(p["after"] for p in parts.values()),
         }
-        run.status, run.finished_at = RunStatus.SUCCEEDED, timezone.now()
+        run.status, run.finished_at = RunStatus.SUCCEEDED, clock.now()
         run.save(update_fields=["kpis", "status", "finished_at"])
 
 
-def _reason(
-    job: solver.Job, route: solver.Route, visit: solver.Visit, context: selectors.ProblemContext
-) -> str:
-    """One line a dispatcher can read: why this technician, and what it costs."""
-    technician = context.technicians[route.technician_id]
-    parts = []
-    if job.skills:
-        parts.append(
-            "skilled: " + ", ".join(f"{code} ≥{level}" for code, level in sorted(job.skills.items()))
-        )
-    if route.technician_id in job.preferred_technicians:
-        parts.append("the account's preferred technician")
-    parts.append(f"{visit.travel_minutes} min drive")
-    if job.sla_due is not None:
-        late = visit.end - job.sla_due
-        parts.append(f"late vs SLA by {late} min" if late > 0 else "within SLA")
-    return f"{technician}: " + "; ".join(parts)
+def _reason_params(job: solver.Job, route: solver.Route, visit: solver.Visit) -> dict[str, Any]:
+    """Why this technician, and what it costs (rendered by scheduling.reasons.assignment_text)."""
+    return {
+        "skills": dict(sorted(job.skills.items())),
+        "preferred": route.technician_id in job.preferred_technicians,
+        "travel_minutes": visit.travel_minutes,
+        "late_minutes": None if job.sla_due is None else max(0, visit.end - job.sla_due),
+    }
 
 
 def _plan_kpis(plan: solver.Plan, problem: solver.Problem) -> dict[str, Any]:
@@ -238,10 +255,16 @@ def plan_kpis_before(problem: solver.Problem, context: selectors.ProblemContext)
         routes.setdefault((tech_id, day), []).append(job)
     technicians = {tech.id: tech for tech in problem.technicians}
     travel_minutes, travel_km, placed, at_risk = 0, 0.0, 0, 0
-    for (tech_id, _day), jobs in routes.items():
+    for (tech_id, day), jobs in routes.items():
         jobs.sort(key=lambda job: context.work_orders[job.id].planned_start)  # type: ignore[arg-type, return-value]
         tech = technicians[tech_id]
-        stops = [tech.start_location, *(job.location for job in jobs), tech.end_location]
+        # From where that day's shift starts (today's: the live position), else from home.
+        starts = [shift.start_location for shift in tech.shifts if shift.day == day and shift.start_location]
+        stops = [
+            starts[0] if starts else tech.start_location,
+            *(job.location for job in jobs),
+            tech.end_location,
+        ]
         minutes, km = provider.matrices(stops)
         travel_minutes += int(sum(minutes[i][i + 1] for i in range(len(stops) - 1)))
         travel_km += float(sum(km[i][i + 1] for i in range(len(stops) - 1)))
@@ -301,14 +324,31 @@ def _apply_or_report(
         )
 
 
-def schedule_run_accept(*, run: ScheduleRun, by: User | None) -> dict[str, Any]:
+def schedule_run_accept(
+    *, run: ScheduleRun, by: User | None, confirm_fewer_urgent: bool = False
+) -> dict[str, Any]:
     """Apply the run's plan to its work orders in one transaction. Each work order changed
-    since the run read it is reported as a conflict and left as it is."""
+    since the run read it is reported as a conflict and left as it is.
+
+    A plan that places fewer P1/P2 jobs than are placed now is refused (Conflict,
+    `fewer_urgent_placed`) unless `confirm_fewer_urgent`: accepting it unassigns urgent work.
+    """
     with transaction.atomic():
         locked = ScheduleRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.SUCCEEDED:
             raise Conflict(
                 f"Run {run.pk} is {locked.status}; only a finished run can be accepted.", code="not_ready"
+            )
+        urgent = selectors.run_urgent_placed(run=locked)
+        if urgent.fewer and not confirm_fewer_urgent:
+            raise Conflict(
+                _(
+                    "This plan places %(plan)s P1/P2 jobs; %(now)s are placed now. Accepting it "
+                    "would unassign urgent work: confirm to accept it anyway."
+                )
+                % {"plan": urgent.by_plan, "now": urgent.now},
+                code="fewer_urgent_placed",
+                details={"urgent_placed_now": urgent.now, "urgent_placed_by_plan": urgent.by_plan},
             )
         applied: list[str] = []
         unchanged: list[str] = []
@@ -353,7 +393,7 @@ def schedule_run_accept(*, run: ScheduleRun, by: User | None) -> dict[str, Any]:
                 ),
             )
         result = {"applied": len(applied), "unchanged": len(unchanged), "conflicts": conflicts}
-        locked.status, locked.accepted_at, locked.accepted_by = RunStatus.ACCEPTED, timezone.now(), by
+        locked.status, locked.accepted_at, locked.accepted_by = RunStatus.ACCEPTED, clock.now(), by
         locked.kpis = {**locked.kpis, "accept": result}
         locked.save(update_fields=["status", "accepted_at", "accepted_by", "kpis"])
     return result
@@ -366,7 +406,7 @@ def schedule_insert(*, work_order: WorkOrder, by: User, now: dt.datetime | None 
     """Place one urgent job into today's plan from the technicians' current positions,
     moving as few other jobs as it can."""
     began = time.perf_counter()
-    now = now or timezone.now()
+    now = now or clock.now()
     if work_order.status != WorkOrder.Status.NEW:
         raise Conflict(
             f"{work_order.number} is {work_order.status}; only a new job can be inserted.", code="not_new"
@@ -383,18 +423,18 @@ def schedule_insert(*, work_order: WorkOrder, by: User, now: dt.datetime | None 
     plan, moved = insert_job(
         solver.Problem(jobs=others, technicians=problem.technicians, travel=problem.travel), accepted, new_job
     )
-    violations = check_plan(problem, plan)
+    violations = _violations(problem, plan)
     if violations:
-        raise PlanInvalid("; ".join(v.message for v in violations[:5]))
+        raise PlanInvalid(violations)
     placement = next(
         ((route, visit) for route in plan.routes for visit in route.visits if visit.job_id == new_id), None
     )
     if placement is None:
-        reason = next((u for u in plan.unplaced if u.job_id == new_id), None)
+        reason = next(u for u in plan.unplaced if u.job_id == new_id)  # the checker saw to it
         return {
             "placed": False,
-            "reason": reason.reason if reason else "capacity",
-            "message": reason.message if reason else "No room today.",
+            "reason": reason.reason,
+            "params": reason.params,
             "moved": 0,
             "seconds": round(time.perf_counter() - began, 2),
         }
@@ -441,13 +481,16 @@ def _current_plan(
 ) -> solver.Plan:
     """Today's plan as it stands, in the solver's terms (routes in planned order)."""
     technician_of_user = {tech.user_id: tech_id for tech_id, tech in context.technicians.items()}
+    # A technician with no shift time left today (the shift is over) has no route to hold
+    # the jobs still planned on it: those are outside the plan, like unassigned ones.
+    on_shift = {tech.id for tech in problem.technicians if tech.shifts}
     routes: dict[str, list[solver.Visit]] = {}
     unplaced = []
     for job in jobs:
         work_order = context.work_orders[job.id]
         tech_id = technician_of_user.get(work_order.assigned_technician_id or 0)
-        if tech_id is None or work_order.planned_start is None or work_order.planned_end is None:
-            unplaced.append(solver.Unplaced(job.id, "capacity", "Not in the accepted plan."))
+        if tech_id not in on_shift or work_order.planned_start is None or work_order.planned_end is None:
+            unplaced.append(solver.Unplaced(job.id, "capacity"))
             continue
         start, end = context.minutes(work_order.planned_start), context.minutes(work_order.planned_end)
         routes.setdefault(tech_id, []).append(solver.Visit(job.id, start, start, end, 0, 0.0))

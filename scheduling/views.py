@@ -16,13 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.errors import DomainError
 from fieldservice.web import role_required
 from scheduling import board as board_selectors
 from scheduling import services
 from scheduling.models import ScheduleRun, Technician, Territory
-from scheduling.selectors import horizon_origin
+from scheduling.reasons import unplaced_text
+from scheduling.selectors import URGENT_MAX_PRIORITY, horizon_origin, run_urgent_placed
 from tickets.models import WorkOrder
 
 planner_only = role_required(roles.DISPATCHER, roles.ADMIN)
@@ -37,7 +38,7 @@ def _day(value: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(value or "")
     except ValueError:
-        return timezone.localdate()
+        return clock.today()
 
 
 def _territory(value: str | None, territories: list[Territory]) -> Territory | None:
@@ -72,11 +73,11 @@ def board(request: HttpRequest) -> HttpResponse:
         "board": data,
         "territories": territories,
         "territory_value": territory.pk if territory else ALL,
-        "is_today": day == timezone.localdate(),
+        "is_today": day == clock.today(),
         "prev_day": day - dt.timedelta(days=1),
         "next_day": day + dt.timedelta(days=1),
         "board_url": _board_url(day, territory),
-        "urgent_count": sum(1 for item in data.queue if item.work_order.priority <= 2),
+        "urgent_count": sum(1 for item in data.queue if item.work_order.priority <= URGENT_MAX_PRIORITY),
     }
     return render(request, "scheduling/board.html", context)
 
@@ -144,12 +145,15 @@ def _run_status(
         ScheduleRun.Status.FAILED,
         ScheduleRun.Status.ACCEPTED,
     )
+    urgent = run_urgent_placed(run=run) if run.status == ScheduleRun.Status.SUCCEEDED else None
     context = {
         "run": run,
         "finished": finished,
         "kpi_rows": _kpi_rows(run) if run.kpis.get("after") else [],
         "board_url": _board_url(day, territory),
         "accept": run.kpis.get("accept"),
+        # The accept service refuses such a plan without the confirmation; the form asks for it.
+        "fewer_urgent": urgent if urgent is not None and urgent.fewer else None,
     }
     return render(request, "scheduling/_run_status.html", context)
 
@@ -159,7 +163,11 @@ def _run_status(
 def run_accept(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(ScheduleRun.objects.select_related("territory"), pk=run_id)
     try:
-        result = services.schedule_run_accept(run=run, by=request.user)  # type: ignore[arg-type]
+        result = services.schedule_run_accept(
+            run=run,
+            by=request.user,  # type: ignore[arg-type]
+            confirm_fewer_urgent=request.POST.get("confirm_fewer_urgent") == "1",
+        )
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -193,7 +201,7 @@ def insert(request: HttpRequest) -> HttpResponse:
     )
     territories = list(Territory.objects.order_by("name"))
     url = _board_url(_day(request.POST.get("day")), _territory(request.POST.get("territory"), territories))
-    if work_order.priority > 2:
+    if work_order.priority > URGENT_MAX_PRIORITY:
         messages.error(
             request, _("Only P1 and P2 jobs are inserted as urgent; run the optimizer for the rest.")
         )
@@ -226,7 +234,7 @@ def insert(request: HttpRequest) -> HttpResponse:
         messages.warning(
             request,
             _("%(number)s could not be placed today: %(message)s")
-            % {"number": work_order.number, "message": result["message"]},
+            % {"number": work_order.number, "message": unplaced_text(result["reason"], result["params"])},
         )
     return _back_to_board(request, url)
 
@@ -287,18 +295,18 @@ def reassign(request: HttpRequest, work_order_id: int) -> HttpResponse:
         Technician.objects.select_related("user").filter(pk=request.POST.get("technician") or 0).first()
     )
     try:
-        clock = dt.time.fromisoformat(request.POST.get("start", ""))
+        start_clock = dt.time.fromisoformat(request.POST.get("start", ""))
     except ValueError:
-        clock = None
-    if technician is None or clock is None:
+        start_clock = None
+    if technician is None or start_clock is None:
         context["errors"] = [_("Choose a technician and a start time.")]
         return _reassign_response(request, context)
-    planned_start = dt.datetime.combine(day, clock, horizon_origin(day).tzinfo)
+    planned_start = dt.datetime.combine(day, start_clock, horizon_origin(day).tzinfo)
     if work_order.planned_start and work_order.planned_end:
         duration = work_order.planned_end - work_order.planned_start
     else:
         duration = dt.timedelta(minutes=work_order.estimated_minutes)
-    context["start_value"] = f"{clock:%H:%M}"
+    context["start_value"] = f"{start_clock:%H:%M}"
     context["chosen"] = technician.pk
     try:
         warnings = services.work_order_reassign(
@@ -317,7 +325,7 @@ def reassign(request: HttpRequest, work_order_id: int) -> HttpResponse:
     messages.success(
         request,
         _("%(number)s moved to %(technician)s at %(start)s.")
-        % {"number": work_order.number, "technician": technician, "start": f"{clock:%H:%M}"},
+        % {"number": work_order.number, "technician": technician, "start": f"{start_clock:%H:%M}"},
     )
     for warning in warnings:
         messages.warning(request, f"{work_order.number}: {warning}")

@@ -51,12 +51,11 @@ from django.db import models, transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
 
 from assets.models import ChecklistTemplate, MeterReading
 from contracts import services as contract_services
 from contracts.models import AccountTask, HealthScore, RenewalOpportunity, RenewalReminder, ServiceContract
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.admin import AccountScopedAdmin
 from fieldservice.api import api as dispatcher_api
 from fieldservice.audit import Source
@@ -135,7 +134,7 @@ ADMINS_IN_BACK_OFFICE = "alogin alogin alogin 403 403 ok alogin"
 
 
 def _now(ctx: Context) -> str:
-    return timezone.now().isoformat()
+    return clock.now().isoformat()
 
 
 def _png(ctx: Context) -> dict[str, Any]:
@@ -551,7 +550,7 @@ def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
 
 def _job(*, technician: User, site: Any, status: str, by: User, checklist: bool = True) -> WorkOrder:
     unit = factories.equipment(site=site)
-    start = timezone.now().replace(microsecond=0)
+    start = clock.now().replace(microsecond=0)
     job = work_orders.work_order_create(
         site=site,
         equipment=unit,
@@ -653,11 +652,11 @@ def world() -> World:
             work_order=done, by=technician, version=done.version, resolution="Fixed"
         )
         report = ServiceReport.objects.create(
-            work_order=done, pdf=_stored("reports/r.pdf", PDF), generated_at=timezone.now()
+            work_order=done, pdf=_stored("reports/r.pdf", PDF), generated_at=clock.now()
         )
-        survey = Survey.objects.create(work_order=job, csat=5, submitted_at=timezone.now())
+        survey = Survey.objects.create(work_order=job, csat=5, submitted_at=clock.now())
         reading = MeterReading.objects.filter(equipment=unit).first() or MeterReading.objects.create(
-            equipment=unit, kind="operating_hours", value=Decimal(100), read_at=timezone.now()
+            equipment=unit, kind="operating_hours", value=Decimal(100), read_at=clock.now()
         )
         contract.notice_days = 90
         contract_services.contract_save(contract=contract, by=users["admin"], source=Source.ADMIN)
@@ -706,13 +705,13 @@ def world() -> World:
         work_order=jobs["mine"],
         technician_id=technicians["tech_a"],
         sequence=1,
-        planned_start=timezone.now(),
-        planned_end=timezone.now() + dt.timedelta(hours=1),
+        planned_start=clock.now(),
+        planned_end=clock.now() + dt.timedelta(hours=1),
     )
     technician_a = Technician.objects.get(pk=technicians["tech_a"])
     shift = factories.shift(technician=technician_a, date=TODAY)
     absence = Absence.objects.create(
-        technician=technician_a, starts_at=timezone.now(), ends_at=timezone.now() + dt.timedelta(hours=4)
+        technician=technician_a, starts_at=clock.now(), ends_at=clock.now() + dt.timedelta(hours=4)
     )
     template = ChecklistTemplate.objects.create(name="Compressor PM", items=[{"label": "Oil"}])
     profile = StaffProfile.objects.create(user=users["manager"], reports_to=users["admin"])

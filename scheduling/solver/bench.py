@@ -179,7 +179,7 @@ def run_insert(args: argparse.Namespace) -> int:
     extended = replace(problem, jobs=[*problem.jobs, new_job])
     bad += _print_plan("after insert", extended, plan)
     placed = new_job.id in plan.job_route()
-    why = next((f" ({u.reason}: {u.message})" for u in plan.unplaced if u.job_id == new_job.id), "")
+    why = next((f" ({u.reason} {u.params})" for u in plan.unplaced if u.job_id == new_job.id), "")
     print(f"insert: {seconds:.2f} s, urgent job placed: {placed}{why}, other jobs moved: {moved}")
     return 1 if bad else 0
 

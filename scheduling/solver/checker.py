@@ -22,9 +22,11 @@ KM_TOLERANCE = 1e-3
 DAY_MINUTES = 1440
 REASON_CODES = {
     "no_skilled_technician",
+    "no_shift_time",
     "outside_all_shifts",
     "unreachable_in_window",
     "capacity",
+    "no_plan",
 }
 
 
@@ -78,7 +80,7 @@ def check_plan(problem: Problem, plan: Plan) -> list[Violation]:
             out.append(Violation("duplicate", job_id, f"Job placed {count} times."))
     reported = [u.job_id for u in plan.unplaced]
     for u in plan.unplaced:
-        if u.reason not in REASON_CODES or not u.message:
+        if u.reason not in REASON_CODES or not isinstance(u.params, dict):
             out.append(Violation("reason", u.job_id, f"Bad reason {u.reason!r}."))
         if u.job_id in seen:
             out.append(Violation("duplicate", u.job_id, "Job both placed and unplaced."))
@@ -118,7 +120,9 @@ def _check_route(problem: Any, jobs: dict[str, Any], tech: Any, route: Any, out:
     if brk is not None and not (shift.start <= brk[0] and brk[1] <= shift.end):
         out.append(Violation("break", who, "Lunch outside the shift."))
 
-    place, free_from, load = tech.start_location, route.departure, 0
+    # A shift may start elsewhere than the technician's usual start (today's live position).
+    place = getattr(shift, "start_location", None) or tech.start_location
+    free_from, load = route.departure, 0
     gaps_ok_for_break = brk is None or brk[1] <= route.departure or brk[0] >= route.return_time
     for position, visit in enumerate(route.visits):
         job = jobs.get(visit.job_id)

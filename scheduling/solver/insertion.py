@@ -16,6 +16,7 @@ from dataclasses import replace
 from .instance import Instance, compile_problem, drop_penalties
 from .model import Job, Plan, Problem, SolveParams
 from .planner import build_plan, run_ortools, solve
+from .reasons import unplaced
 
 INSERT_TIME_LIMIT_S = 1.0
 ROUTE_MODEL_LIMIT_S = 0.03  # a single route: a handful of nodes
@@ -36,6 +37,13 @@ def insert_job(
     where = accepted_plan.job_route()
     kept = [job for job in problem.jobs if job.id in where]
     inst = compile_problem(replace(problem, jobs=[*kept, new_job]))
+    # A technician-day that is no vehicle at all (its empty route no longer fits the shift:
+    # the technician is far from home) keeps its accepted jobs as they are, reported as out
+    # of reach, like the jobs below.
+    stranded = [job for job in kept if _slot_of(inst, where[job.id]) is None]
+    if stranded:
+        kept = [job for job in kept if job not in stranded]
+        inst = compile_problem(replace(problem, jobs=[*kept, new_job]))
     node_of = {job.id: n for n, job in enumerate(inst.jobs)}
     slot_of_vehicle = [
         (inst.problem.technicians[veh.tech_index].id, veh.shift_index) for veh in inst.vehicles
@@ -50,9 +58,11 @@ def insert_job(
     where = {job_id: slot for job_id, slot in where.items() if job_id in node_of}
     warm: list[list[int]] = [[] for _ in inst.vehicles]
     for route in accepted_plan.routes:
-        warm[vehicle_of[(route.technician_id, route.shift_index)]] = [
-            node_of[visit.job_id] for visit in route.visits if visit.job_id in where
-        ]
+        slot = (route.technician_id, route.shift_index)
+        if slot in vehicle_of:
+            warm[vehicle_of[slot]] = [
+                node_of[visit.job_id] for visit in route.visits if visit.job_id in where
+            ]
 
     def unblocked(node: int) -> list[int]:
         return [v for v in inst.allowed[node] if slot_of_vehicle[v] not in blocked]
@@ -72,12 +82,24 @@ def insert_job(
             inst.allowed[node] = unblocked(node)
     remaining = params.time_limit_s - (time.perf_counter() - began)
     solved = run_ortools(inst, params, remaining, warm)
-    plan = build_plan(inst, solved, "ortools insert", began)
+    plan = build_plan(inst, solved, "ortools insert", began, params.weights)
+    plan.unplaced += [
+        unplaced(job, "unreachable_in_window", service_minutes=job.service_minutes) for job in stranded
+    ]
     plan.unplaced += [u for u in accepted_plan.unplaced if u.job_id != new_job.id]
     plan.kpis = replace(plan.kpis, unplaced=len(plan.unplaced))
     after = plan.job_route()
     moved = sum(1 for job_id, slot in where.items() if after.get(job_id) != slot)
     return plan, moved
+
+
+def _slot_of(inst: Instance, slot: tuple[str, int]) -> int | None:
+    """The vehicle of a (technician id, shift index), or None if that day is no vehicle."""
+    techs = inst.problem.technicians
+    return next(
+        (v for v, veh in enumerate(inst.vehicles) if (techs[veh.tech_index].id, veh.shift_index) == slot),
+        None,
+    )
 
 
 def _best_route(

@@ -1,7 +1,8 @@
 """Compile a :class:`Problem` into integer arrays shared by every engine.
 
-Node layout: one node per candidate job (``0..n_jobs-1``), then one start and
-one end node per technician. Each technician-day (shift) is a vehicle.
+Node layout: one node per candidate job (``0..n_jobs-1``), then the depots the vehicles
+use: each technician's end (home) and each distinct start (home, or today's live position).
+Each technician-day (shift) whose empty route fits the shift is a vehicle.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .model import PRIORITIES, Job, Problem, Shift, Unplaced, Weights, break_window_for_shift
-from .reasons import VehicleView, diagnose, start_intervals
+from .reasons import VehicleView, diagnose, schedule, start_intervals, unplaced
 from .travel import FloatMatrix, IntMatrix, provider_for
 
 
@@ -65,64 +66,96 @@ def validate(problem: Problem) -> None:
             raise ValueError(f"job {job.id}: priority must be one of {PRIORITIES}")
         if job.service_minutes < 0 or any(w.end < w.start for w in job.windows):
             raise ValueError(f"job {job.id}: negative service time or reversed window")
+        if job.pinned_position is not None and job.pinned_position < 0:
+            raise ValueError(f"job {job.id}: negative pinned position")
     for tech in problem.technicians:
         if any(shift.end < shift.start for shift in tech.shifts):
             raise ValueError(f"technician {tech.id}: shift ends before it starts")
+        if any(shift.start < 0 for shift in tech.shifts):
+            raise ValueError(f"technician {tech.id}: shift starts before the horizon")
 
 
 def compile_problem(problem: Problem) -> Instance:
     validate(problem)
     techs = problem.technicians
     n_all = len(problem.jobs)
+    # Locations: the jobs, each technician's start and end, then the shifts that start
+    # elsewhere (today's shift from the live position).
     locations = [j.location for j in problem.jobs]
     for tech in techs:
         locations += [tech.start_location, tech.end_location]
+    start_of: dict[tuple[int, int], int] = {}
+    for t, tech in enumerate(techs):
+        for s, shift in enumerate(tech.shifts):
+            if shift.start_location is None:
+                start_of[(t, s)] = n_all + 2 * t
+            else:
+                start_of[(t, s)] = len(locations)
+                locations.append(shift.start_location)
     minutes_all, km_all = provider_for(problem.travel).matrices(locations)
 
-    vehicles_all: list[tuple[int, int]] = [
-        (t, s) for t, tech in enumerate(techs) for s in range(len(tech.shifts))
-    ]
+    # Every technician-day, and whether its empty route fits its shift. One that does not
+    # (the drive home from where it starts, with lunch, is longer than the shift) cannot
+    # take any job: it stays out of the model, which would otherwise be infeasible as a
+    # whole. The pre-checks see it, so a job only it could serve is reported as
+    # unreachable_in_window (a job alone never fits where the empty route does not).
+    all_views: list[tuple[int, int, int, int, tuple[int, int, int] | None]] = []
+    usable: list[bool] = []
+    for t, tech in enumerate(techs):
+        for s, shift in enumerate(tech.shifts):
+            start, end = start_of[(t, s)], n_all + 2 * t + 1
+            lunch = break_window_for_shift(tech.lunch, shift)
+            all_views.append((t, s, start, end, lunch))
+            usable.append(schedule(shift, lunch, [], int(minutes_all[start, end])) is not None)
+    vehicle_of = {a: v for v, a in enumerate(a for a, ok in enumerate(usable) if ok)}
+    views = [view for view, ok in zip(all_views, usable, strict=True) if ok]
+
     candidates: list[int] = []
     allowed: list[list[int]] = []
     pre_unplaced: list[Unplaced] = []
     for j, job in enumerate(problem.jobs):
-        views = [
+        job_views = [
             VehicleView(
                 tech_index=t,
                 shift_index=s,
                 shift=techs[t].shifts[s],
-                travel_out=int(minutes_all[n_all + 2 * t, j]),
-                travel_back=int(minutes_all[j, n_all + 2 * t + 1]),
+                lunch=lunch,
+                travel_out=int(minutes_all[start, j]),
+                travel_back=int(minutes_all[j, end]),
             )
-            for t, s in vehicles_all
+            for t, s, start, end, lunch in all_views
         ]
-        ok, reason = diagnose(job, techs, views)
+        ok, reason = diagnose(job, techs, job_views)
+        ok = [vehicle_of[a] for a in ok if a in vehicle_of]
+        if reason is None and not ok:
+            reason = unplaced(job, "unreachable_in_window", service_minutes=job.service_minutes)
         if reason is not None:
             pre_unplaced.append(reason)
         else:
             candidates.append(j)
             allowed.append(ok)
 
-    keep = candidates + list(range(n_all, n_all + 2 * len(techs)))
+    depots = sorted({start for _, _, start, _, _ in views} | {end for _, _, _, end, _ in views})
+    keep = candidates + depots
+    node_of = {location: node for node, location in enumerate(keep)}
     minutes = minutes_all[np.ix_(keep, keep)]
     km = km_all[np.ix_(keep, keep)]
-    n_jobs = len(candidates)
     vehicles = [
         Vehicle(
             tech_index=t,
             shift_index=s,
             start=techs[t].shifts[s].start,
             end=techs[t].shifts[s].end,
-            start_node=n_jobs + 2 * t,
-            end_node=n_jobs + 2 * t + 1,
-            break_window=break_window_for_shift(techs[t].lunch, techs[t].shifts[s]),
+            start_node=node_of[start],
+            end_node=node_of[end],
+            break_window=lunch,
             capacity=techs[t].capacity,
         )
-        for t, s in vehicles_all
+        for t, s, start, end, lunch in views
     ]
     jobs = [problem.jobs[j] for j in candidates]
     spans = [_union_spans(job, [vehicles[v] for v in allowed[i]]) for i, job in enumerate(jobs)]
-    service = [job.service_minutes for job in jobs] + [0] * (2 * len(techs))
+    service = [job.service_minutes for job in jobs] + [0] * len(depots)
     return Instance(
         problem=problem,
         jobs=jobs,

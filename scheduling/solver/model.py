@@ -9,13 +9,23 @@ the Django boundary, never here). Day ``d`` therefore starts at minute
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 MINUTES_PER_DAY = 24 * 60
 PRIORITIES = (1, 2, 3, 4)
 
 Engine = Literal["auto", "ortools", "pyvrp+ortools"]
-ReasonCode = Literal["no_skilled_technician", "outside_all_shifts", "unreachable_in_window", "capacity"]
+# SolverStats.status when there was nothing to plan, and when the engine found no plan.
+STATUS_NO_JOBS = "NO_JOBS"
+STATUS_NO_SOLUTION = "NO_SOLUTION"
+ReasonCode = Literal[
+    "no_skilled_technician",
+    "no_shift_time",
+    "outside_all_shifts",
+    "unreachable_in_window",
+    "capacity",
+    "no_plan",
+]
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,12 @@ class Job:
 
 @dataclass(frozen=True)
 class Shift:
+    """A technician-day. ``start_location`` overrides the technician's start for this shift
+    only (today's shift starts from the live position; later days start from home)."""
+
     start: int
     end: int
+    start_location: Location | None = None
 
     @property
     def day(self) -> int:
@@ -172,9 +186,12 @@ class Route:
 
 @dataclass(frozen=True)
 class Unplaced:
+    """Why a job is not in the plan: a code and plain parameters (numbers, skill codes),
+    never text; the caller renders them in its reader's language."""
+
     job_id: str
     reason: ReasonCode
-    message: str
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -193,6 +210,7 @@ class SolverStats:
     first_solution_seconds: float | None
     objective: int | None
     status: str
+    repaired: int = 0  # jobs the search left out that the repair pass fitted in
 
 
 @dataclass

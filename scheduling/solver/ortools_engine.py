@@ -110,10 +110,11 @@ def build_model(inst: Instance, weights: Weights, affinity: list[list[int]] | No
     positions = [(node, job.pinned_position) for node, job in enumerate(inst.jobs)]
     if any(position is not None for _, position in positions):
         # Cumul = number of jobs visited before this one on its route.
+        # The capacity covers every pinned position, so a position no route can reach makes
+        # that job unplaceable instead of the model infeasible.
         ones = [1] * inst.n_jobs + [0] * (inst.n_nodes - inst.n_jobs)
-        routing.AddDimension(
-            routing.RegisterUnaryTransitVector(ones), 0, inst.n_jobs, True, POSITION_DIMENSION
-        )
+        most = max([inst.n_jobs, *(position for _, position in positions if position is not None)])
+        routing.AddDimension(routing.RegisterUnaryTransitVector(ones), 0, most, True, POSITION_DIMENSION)
         position_dim = routing.GetDimensionOrDie(POSITION_DIMENSION)
         for node, position in positions:
             if position is not None:
@@ -209,15 +210,7 @@ def solve_model(
             params.time_limit.FromMilliseconds(int(max(remaining, MIN_SEARCH_SECONDS) * 1000))
             solution = routing.SolveFromAssignmentWithParameters(initial, params)
     if solution is None:
-        # Construction runs to completion first: a time limit hit mid-construction makes
-        # OR-Tools return "everything unperformed", which is feasible but useless.
-        construct = search_parameters(
-            FIRST_SOLUTION_CAP_S,
-            params.local_cheapest_insertion_parameters.insertion_sorting_properties != [],
-            log,
-        )
-        construct.solution_limit = 1
-        constructed = routing.SolveWithParameters(construct)
+        constructed = _construct(routing, params, log)
         if constructed is None:
             return None
         remaining = time_limit_s - (time.perf_counter() - began)
@@ -232,6 +225,33 @@ def solve_model(
     solved = _extract(model, solution, first[0] if first else None)
     solved.warm_start_accepted = initial is not None
     return solved
+
+
+def _construct(
+    routing: pywrapcp.RoutingModel, params: routing_parameters_pb2.RoutingSearchParameters, log: bool
+) -> pywrapcp.Assignment | None:
+    """A first solution, run to completion: a time limit hit mid-construction makes OR-Tools
+    return "everything unperformed", which is feasible but useless.
+
+    A heuristic can fail where a solution exists (OR-Tools 9.15 construction failed on a
+    4-job day with per-technician preference costs); the next one is tried, and the last,
+    every job unperformed, always succeeds when every empty route fits its shift, which
+    `compile_problem` ensures. Local search then starts from whichever succeeded.
+    """
+    by_penalty = params.local_cheapest_insertion_parameters.insertion_sorting_properties != []
+    strategies = routing_enums_pb2.FirstSolutionStrategy
+    fallbacks = [strategies.ALL_UNPERFORMED]
+    if by_penalty:  # otherwise the first attempt was PARALLEL_CHEAPEST_INSERTION already
+        fallbacks.insert(0, strategies.PARALLEL_CHEAPEST_INSERTION)
+    for strategy in (None, *fallbacks):
+        construct = search_parameters(FIRST_SOLUTION_CAP_S, by_penalty and strategy is None, log)
+        if strategy is not None:
+            construct.first_solution_strategy = strategy
+        construct.solution_limit = 1
+        constructed = routing.SolveWithParameters(construct)
+        if constructed is not None:
+            return constructed
+    return None
 
 
 def _index_routes(routing: pywrapcp.RoutingModel, solution: pywrapcp.Assignment) -> list[list[int]]:

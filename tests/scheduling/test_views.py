@@ -1,5 +1,7 @@
 """The dispatch board: who may open it, what it shows, in how many queries; optimizer runs
-through the board; manual moves refused, warned or applied, and stale boards refused."""
+through the board (a run that found no plan shown as failed, a plan placing fewer P1/P2 jobs
+accepted only when confirmed); urgent insertion and its reasons; manual moves refused, warned
+or applied, and stale boards refused."""
 
 from __future__ import annotations
 
@@ -7,20 +9,23 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from fieldservice import roles
-from scheduling.models import ScheduleRun, Technician, Territory
+from fieldservice import clock, roles
+from scheduling import services
+from scheduling.models import Absence, ScheduleRun, Technician, Territory
+from scheduling.solver import planner as solver_planner
 from tests import factories
 from tickets import services as work_orders
 from tickets.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
-DAY = timezone.localdate() + dt.timedelta(days=1)
+DAY = clock.today() + dt.timedelta(days=1)
 
 
 def at(clock: str, day: dt.date = DAY) -> dt.datetime:
@@ -131,7 +136,25 @@ def test_board_shows_timeline_queue_and_map(dispatcher: User, crew: dict[str, An
 
 
 def test_queue_shows_the_latest_runs_reason(dispatcher: User, crew: dict[str, Any], area: Territory) -> None:
+    """Reasons are stored as a code and parameters and rendered for the reader; an entry
+    stored before (with its text) is shown as it was."""
     waiting = crew["waiting"]
+    ScheduleRun.objects.create(
+        horizon_start=DAY,
+        territory=area,
+        status="succeeded",
+        unplaced=[
+            {
+                "work_order_id": waiting.pk,
+                "number": waiting.number,
+                "reason": "no_shift_time",
+                "params": {"qualified": 2, "pinned": False},
+            }
+        ],
+    )
+    page = logged_in(dispatcher).get(board_url(area)).content.decode()
+    assert 'data-reason="no_shift_time"' in page
+    assert "None of the qualified technicians (2) has shift time left in this plan" in page
     ScheduleRun.objects.create(
         horizon_start=DAY,
         territory=area,
@@ -146,7 +169,7 @@ def test_queue_shows_the_latest_runs_reason(dispatcher: User, crew: dict[str, An
         ],
     )
     page = logged_in(dispatcher).get(board_url(area)).content.decode()
-    assert "no_skilled_technician" in page and "Nobody holds compressor" in page
+    assert 'data-reason="no_skilled_technician"' in page and "Nobody holds compressor" in page
 
 
 def _queries(client: Client, url: str) -> int:
@@ -205,28 +228,102 @@ def test_run_shows_progress_then_kpis_then_accepts(
     assert "Plan accepted" in page and 'id="queue-count">0<' in page
 
 
-def test_insert_urgent_job(dispatcher: User, area: Territory, monkeypatch: pytest.MonkeyPatch) -> None:
-    today = timezone.localdate()
+def test_a_run_that_found_no_plan_is_shown_as_failed_with_its_cause(
+    dispatcher: User, crew: dict[str, Any], area: Territory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not "Succeeded" with nothing placed and a live "Accept the plan" button: failed, why,
+    and nothing to accept."""
+    monkeypatch.setattr(solver_planner, "run_ortools", lambda *args: None)
+    client = logged_in(dispatcher)
+    started = client.post(
+        "/dispatch/runs/", {"day": DAY.isoformat(), "territory": area.pk, "time_limit_s": 1}
+    )
+    run = ScheduleRun.objects.get()
+    services.schedule_run_solve_part(run_id=run.pk, part=str(area.pk))  # no broker in the tests
+    fragment = client.get(f"/dispatch/runs/{run.pk}/status/").content.decode()
+    assert started.status_code == 200 and 'data-status="failed"' in fragment
+    assert f"Optimizer run #{run.pk} failed:" in fragment
+    assert "Suzhou: the optimizer found no plan (solver status NO_SOLUTION)." in fragment
+    assert "Accept the plan" not in fragment
+    assert client.post(f"/dispatch/runs/{run.pk}/accept/").status_code == 302
+    crew["waiting"].refresh_from_db()
+    assert crew["waiting"].status == "new"
+
+
+def test_the_board_asks_to_confirm_a_plan_placing_fewer_urgent_jobs(
+    dispatcher: User, crew: dict[str, Any], area: Territory
+) -> None:
+    """The P1 planned on Lin's day cannot stay there (Lin is off now, and no one else has the
+    skill): the board says so and accepts only with the box ticked; the rule is the service's."""
+    lin = crew["compressor"]
+    urgent = planned_job(lin, "13:00", skills={"compressor": 2})
+    WorkOrder.objects.filter(pk=urgent.pk).update(priority=1)
+    Absence.objects.create(technician=lin, starts_at=at("07:00"), ends_at=at("18:00"))
+    client = logged_in(dispatcher)
+    client.post("/dispatch/runs/", {"day": DAY.isoformat(), "territory": area.pk, "time_limit_s": 1})
+    run = ScheduleRun.objects.get()
+    services.schedule_run_solve_part(run_id=run.pk, part=str(area.pk))
+    fragment = client.get(f"/dispatch/runs/{run.pk}/status/").content.decode()
+    assert 'data-status="succeeded"' in fragment
+    assert "This plan places 0 P1/P2 jobs; 1 are placed now." in fragment
+    assert 'name="confirm_fewer_urgent"' in fragment and "Accept the plan" in fragment
+
+    refused = client.post(f"/dispatch/runs/{run.pk}/accept/", follow=True).content.decode()
+    assert "This plan places 0 P1/P2 jobs; 1 are placed now." in refused and "confirm" in refused
+    assert WorkOrder.objects.get(pk=urgent.pk).status == "scheduled"
+    assert ScheduleRun.objects.get().status == "succeeded"
+
+    accepted = client.post(f"/dispatch/runs/{run.pk}/accept/", {"confirm_fewer_urgent": "1"}, follow=True)
+    assert "Plan accepted" in accepted.content.decode()
+    assert WorkOrder.objects.get(pk=urgent.pk).status == "new"
+
+
+def test_insert_urgent_after_the_shifts_have_ended_says_so(dispatcher: User, area: Territory) -> None:
+    today = clock.today()
+    evening = dt.datetime.combine(today, dt.time(21), tzinfo=factories.SHANGHAI)
+    with time_machine.travel(evening, tick=True):
+        for name, level in (("he", 2), ("wu", 3), ("xu", 3)):
+            tech = factories.technician(
+                person=factories.user(username=name, role=roles.TECHNICIAN),
+                territory=area,
+                home_base=area.boundary.centroid,
+                skills={"hvac": level},
+            )
+            factories.shift(technician=tech, date=today)
+        urgent = new_job(skills={"hvac": 2}, priority=1, title="Cleanroom HVAC down")
+        response = logged_in(dispatcher).post(
+            "/dispatch/insert/",
+            {"work_order": urgent.pk, "day": today.isoformat(), "territory": area.pk},
+            follow=True,
+        )
+    page = response.content.decode()
+    assert f"{urgent.number} could not be placed today:" in page
+    assert "None of the qualified technicians (3) has shift time left in this plan" in page
+    assert "required skills" not in page
+
+
+def test_insert_urgent_job(dispatcher: User, area: Territory) -> None:
+    today = clock.today()
     # In the morning: late in the evening the site's access hours leave no window today.
     morning = dt.datetime.combine(today, dt.time(9), tzinfo=timezone.get_current_timezone())
-    monkeypatch.setattr(timezone, "now", lambda: morning)
-    tech = factories.technician(
-        person=factories.user(role=roles.TECHNICIAN, first_name="Wu"),
-        territory=area,
-        home_base=area.boundary.centroid,
-        skills={"compressor": 2},
-    )
-    factories.shift(technician=tech, date=today, start="00:00", end="23:59")
-    urgent = new_job(skills={"compressor": 1}, priority=1, title="Line down")
-    client = logged_in(dispatcher)
-    response = client.post(
-        "/dispatch/insert/",
-        {"work_order": urgent.pk, "day": today.isoformat(), "territory": area.pk},
-        follow=True,
-    )
-    urgent.refresh_from_db()
-    assert urgent.status == "scheduled" and urgent.assigned_technician == tech.user
-    assert f"{urgent.number} inserted: Wu" in response.content.decode()
+    with time_machine.travel(morning, tick=True):
+        tech = factories.technician(
+            person=factories.user(role=roles.TECHNICIAN, first_name="Wu"),
+            territory=area,
+            home_base=area.boundary.centroid,
+            skills={"compressor": 2},
+        )
+        factories.shift(technician=tech, date=today, start="00:00", end="23:59")
+        urgent = new_job(skills={"compressor": 1}, priority=1, title="Line down")
+        client = logged_in(dispatcher)
+        response = client.post(
+            "/dispatch/insert/",
+            {"work_order": urgent.pk, "day": today.isoformat(), "territory": area.pk},
+            follow=True,
+        )
+        urgent.refresh_from_db()
+        assert urgent.status == "scheduled" and urgent.assigned_technician == tech.user
+        assert f"{urgent.number} inserted: Wu" in response.content.decode()
 
 
 # --- manual moves --------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from scheduling.solver import check_plan
-from scheduling.solver.model import Kpis, Plan, Problem, Route, SolverStats, Visit
+from scheduling.solver.model import Kpis, Location, Plan, Problem, Route, SolverStats, Visit
 
 from .helpers import LUNCH, job, problem, tech
 
@@ -107,3 +107,14 @@ def test_pinned_position() -> None:
     prob = base_problem()
     prob.jobs[1] = replace(prob.jobs[1], pinned_position=0)
     assert kinds(prob, plan(route_a(), route_b())) == {"pinned"}
+
+
+def test_a_shift_that_starts_elsewhere_is_driven_from_there() -> None:
+    """B's shift starts 50 units away (its live position): the first drive is measured from
+    there, not from home."""
+    prob = base_problem()
+    far_start = replace(prob.technicians[1].shifts[0], start_location=Location(50.0, 10.0))
+    prob.technicians[1] = replace(prob.technicians[1], shifts=(far_start,))
+    assert kinds(prob, plan(route_a(), route_b())) == {"travel_time"}
+    from_there = Route("B", 0, 0, 480, 580, [Visit("J3", 530, 530, 560, 50, 50.0)], None, 10, 10.0)
+    assert check_plan(prob, plan(route_a(), from_there)) == []

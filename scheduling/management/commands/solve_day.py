@@ -1,4 +1,6 @@
-"""`manage.py solve_day --date DATE [--territory NAME] [--time-limit S] [--accept]`"""
+"""`manage.py solve_day --date DATE [--territory NAME] [--time-limit S] [--accept [--accept-fewer-urgent]]`
+
+With -v 2, every unplaced job is listed with its reason."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
+from fieldservice import clock
+from fieldservice.errors import DomainError
 from scheduling import services
 from scheduling.models import ScheduleRun, Territory
+from scheduling.reasons import unplaced_entry_text
 
 
 class Command(BaseCommand):
@@ -21,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--territory", help="territory name (default: all, one part each)")
         parser.add_argument("--time-limit", type=int, default=None, help="solver seconds per territory")
         parser.add_argument("--accept", action="store_true", help="apply the plan to the work orders")
+        parser.add_argument(
+            "--accept-fewer-urgent",
+            action="store_true",
+            help="accept even a plan that places fewer P1/P2 jobs than are placed now",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         day = self._day(options["date"])
@@ -42,7 +51,7 @@ class Command(BaseCommand):
             services.schedule_run_solve_part(run_id=run.pk, part=part)
         run.refresh_from_db()
         if run.status != ScheduleRun.Status.SUCCEEDED:
-            raise CommandError(f"Run {run.pk} {run.status}: {run.error}")
+            raise CommandError(f"Run {run.pk} {run.status}: {run.error_text}")
         before, after = run.kpis["before"], run.kpis["after"]
         self.stdout.write(f"Run {run.pk} for {day} ({territory or 'all territories'}): {run.status}")
         for key in ("placed", "unplaced", "travel_km", "travel_minutes", "sla_at_risk", "utilisation"):
@@ -52,8 +61,15 @@ class Command(BaseCommand):
             reasons[entry["reason"]] = reasons.get(entry["reason"], 0) + 1
         for reason, count in sorted(reasons.items()):
             self.stdout.write(f"  unplaced: {count} × {reason}")
+        for entry in run.unplaced if options["verbosity"] > 1 else []:
+            self.stdout.write(f"    {entry['number']}: {unplaced_entry_text(entry)}")
         if options["accept"]:
-            result = services.schedule_run_accept(run=run, by=None)
+            try:
+                result = services.schedule_run_accept(
+                    run=run, by=None, confirm_fewer_urgent=options["accept_fewer_urgent"]
+                )
+            except DomainError as error:
+                raise CommandError(f"Run {run.pk} not accepted: {error.message}") from None
             self.stdout.write(
                 f"Accepted: {result['applied']} changed, {result['unchanged']} unchanged, "
                 f"{len(result['conflicts'])} conflicts"
@@ -61,7 +77,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _day(value: str | None) -> dt.date:
-        today = timezone.localdate()
+        today = clock.today()
         if value in (None, "tomorrow"):
             return today + dt.timedelta(days=1)
         if value == "today":
