@@ -1,4 +1,5 @@
-"""Web pages while the database is unreachable: 503 with Retry-After, not a 500 error page.
+"""The project's own middleware: the Permissions-Policy header on every response, and web
+pages while the database is unreachable (503 with Retry-After, not a 500 error page).
 
 PostgreSQL restarting (a failover, a minor upgrade) makes every query raise OperationalError
 or InterfaceError for a while. That is not a bug in the page, so it should not look like
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -44,4 +46,35 @@ class DatabaseUnavailableMiddleware:
         # No base template: it would read the session and the user, i.e. the database.
         response = HttpResponse(render_to_string("503.html"), status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+
+def permissions_policy_header(policy: dict[str, list[str]]) -> str:
+    """`{"geolocation": ["self"], "camera": []}` → `geolocation=(self), camera=()`.
+
+    An allowlist holds `self`, `*` or origins (quoted in the header, as the syntax wants)."""
+
+    def source(item: str) -> str:
+        return item if item in {"self", "*"} else f'"{item}"'
+
+    return ", ".join(
+        f"{feature}=({' '.join(source(item) for item in allowed)})" for feature, allowed in policy.items()
+    )
+
+
+class PermissionsPolicyMiddleware:
+    """Sends settings.PERMISSIONS_POLICY as the Permissions-Policy header on every response:
+    the browser features the pages may use at all (django-csp's Content-Security-Policy says
+    where they may load from; this says what they may ask the device for)."""
+
+    HEADER = "Permissions-Policy"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.header = permissions_policy_header(settings.PERMISSIONS_POLICY)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.HEADER not in response:
+            response[self.HEADER] = self.header
         return response

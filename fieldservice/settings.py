@@ -154,6 +154,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that every response gets the headers: error pages and the 503 page too.
+    "csp.middleware.CSPMiddleware",
+    "fieldservice.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -236,6 +239,9 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Uploads above this are refused with 413 by the upload services.
 MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=1)
+# A request body above this, files aside (a JSON body, a form's fields), is refused with 413 and
+# the error JSON by the APIs (fieldservice.api). nginx's client_max_body_size (11m) is set for
+# the uploads and lets such bodies through to that answer.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1)
 
 # --- Email --------------------------------------------------------------------------------
@@ -347,12 +353,69 @@ PM_USAGE_WINDOW_DAYS = 90
 # Photo and document attachments: accepted types (checked against the file's first bytes).
 ATTACHMENT_CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "application/pdf"]
 MAX_SIGNATURE_BYTES = env_int("MAX_SIGNATURE_BYTES", 512 * 1024, minimum=1)
+# Images are decoded when they arrive (tickets/records.py): one with more pixels than this is
+# refused (an 8000 x 8000 PNG of 248 kB took 750 MB to decode), and Pillow refuses twice this
+# anywhere in the process. 50 MP keeps a 48-MP phone's full-size photo.
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000, minimum=1)
+# ... then stored as a JPEG at most this many pixels on its long side, upright, with only its
+# capture time kept from its metadata: what the app sends already, enough to zoom into on a
+# screen, and the report (which prints them at 640) decodes one in a third of a 12-MP photo's time.
+PHOTO_MAX_SIDE_PX = env_int("PHOTO_MAX_SIDE_PX", 1600, minimum=640)
+PHOTO_JPEG_QUALITY = 85
+MAX_PHOTOS_PER_WORK_ORDER = env_int("MAX_PHOTOS_PER_WORK_ORDER", 30, minimum=1)
+# A signature pad is at most a phone's width at 4x: anything bigger is not a signature.
+SIGNATURE_MAX_PIXELS = 4_000_000
+SIGNATURE_MAX_SIDE_PX = 1600
+# A meter cannot run faster than its machine: a reading further above the last one than this
+# rate allows over the time between them (plus the grace, for readings stamped by day) is held
+# for review instead of becoming the baseline every later reading is checked against.
+METER_MAX_RATE_PER_HOUR = {"operating_hours": 1, "cycles": 3600}
+METER_JUMP_GRACE_HOURS = 24
 
 # Technician app (mobile API)
 MOBILE_TOKEN_TTL_HOURS = env_int("MOBILE_TOKEN_TTL_HOURS", 14 * 24, minimum=1)
-# Failed logins per user name (and per client address) within the window before 429.
+# Login throttling, on every login door (fieldservice/ratelimit.py explains the design). Each
+# limit is one that only its own victim can trip, or one no office reaches by mistyping:
+# - one user name from one client address: LOGIN_MAX_FAILURES failures, then that pair (only)
+#   is refused until LOGIN_FAILURE_WINDOW_SECONDS after its first failure;
+# - one client address, whatever the names: LOGIN_ADDRESS_MAX_FAILURES failures in the window,
+#   then names never logged in from there are refused (a site of 200 behind one NAT address
+#   needs many people's typos to get there, and its regulars keep logging in);
+# - one user name from everywhere: after LOGIN_ACCOUNT_FREE_FAILURES failures, each further
+#   attempt from an address the user has not logged in from waits, LOGIN_ACCOUNT_DELAY_SECONDS
+#   after the first and twice as long after each next failure, up to
+#   LOGIN_ACCOUNT_MAX_DELAY_SECONDS: a slower guess, never a lock. It is forgotten a window
+#   after the last failure; a distributed guesser gets ~12 tries an hour at the cap.
+# - An address the user logged in from within LOGIN_KNOWN_ADDRESS_DAYS is exempt from the
+#   last two, so nobody on the internet can lock an admin out of their usual office or home.
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=1)
+LOGIN_ADDRESS_MAX_FAILURES = env_int("LOGIN_ADDRESS_MAX_FAILURES", 50, minimum=1)
+LOGIN_ACCOUNT_FREE_FAILURES = env_int("LOGIN_ACCOUNT_FREE_FAILURES", 5, minimum=1)
+LOGIN_ACCOUNT_DELAY_SECONDS = env_int("LOGIN_ACCOUNT_DELAY_SECONDS", 2, minimum=1)
+LOGIN_ACCOUNT_MAX_DELAY_SECONDS = env_int(
+    "LOGIN_ACCOUNT_MAX_DELAY_SECONDS", 5 * 60, minimum=LOGIN_ACCOUNT_DELAY_SECONDS
+)
+LOGIN_KNOWN_ADDRESS_DAYS = env_int("LOGIN_KNOWN_ADDRESS_DAYS", 30, minimum=1)
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of IP addresses or networks (CIDR), each checked at start."""
+    import ipaddress
+
+    values = env_list(name, default)
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or network") from None
+    return values
+
+
+# The reverse proxies whose X-Real-IP (or X-Forwarded-For) names the client: a request from
+# any other address is its own client, whatever headers it sends. nginx runs on the same host
+# (deploy/README.md), so loopback; a web host behind an nginx elsewhere lists that nginx.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 # Events from the app may be queued offline for this long; older or future ones are refused.
 MOBILE_EVENT_MAX_AGE_DAYS = env_int("MOBILE_EVENT_MAX_AGE_DAYS", 30, minimum=1)
 MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES = 60
@@ -408,3 +471,65 @@ RFM_NEW_ACCOUNT_DAYS = 180
 # Map tiles for the dispatch board. Empty: the map draws sites and technicians on a plain
 # background, which works with no network; set e.g. an internal tile server's URL template.
 MAP_TILE_URL = env_str("MAP_TILE_URL", "")
+
+
+# --- Content-Security-Policy and Permissions-Policy -------------------------------------------
+# Every response carries a Content-Security-Policy (django-csp): pages load scripts, styles,
+# images and data from this origin only. No inline script, style or event handler: templates
+# never hold <script>…</script>, <style>, style="" or on…="" (tests/test_csp.py reads them
+# all), scripts set styles through the CSSOM, and htmx runs with eval off (base.html). Names
+# and notes that reached the page as HTML could not run even if a sink were missed. Only the
+# map's tile server, when there is one, adds an origin (for images). django-csp leaves Django's
+# debug pages alone (DEBUG with a 404 or 500): they are inline by design and never production.
+
+
+def tile_server_source(url_template: str) -> str | None:
+    """The CSP source a Leaflet URL template loads tiles from, or None for none or this site:
+    `https://{s}.tiles.example.com/{z}/{x}/{y}.png` → `https://*.tiles.example.com`."""
+    if not url_template:
+        return None
+    parsed = urlparse(url_template)
+    if not parsed.scheme and not parsed.netloc and url_template.startswith("/"):
+        return None  # a path on this site: 'self' covers it
+    host = parsed.netloc
+    if host.startswith("{s}."):  # Leaflet's subdomains (a., b., c.)
+        host = "*." + host.removeprefix("{s}.")
+    if parsed.scheme not in {"http", "https"} or not host or any(c in host for c in "{}@ "):
+        raise ImproperlyConfigured(
+            f"MAP_TILE_URL={url_template!r} is not an http(s) URL template such as "
+            "https://tiles.example.com/{z}/{x}/{y}.png (or a path on this site)"
+        )
+    return f"{parsed.scheme}://{host}"
+
+
+MAP_TILE_SOURCE = tile_server_source(MAP_TILE_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        # data: for the icons inside Swagger UI's stylesheet (the API docs): an image cannot
+        # run script, whatever its source.
+        "img-src": ["'self'", "data:", *([MAP_TILE_SOURCE] if MAP_TILE_SOURCE else [])],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# What the pages may ask the device for: the technician app's arrival check reads the
+# position; nothing uses the camera API (photos come from a file input), the microphone or
+# the rest. Origins in an allowlist are written bare: the middleware quotes them.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "geolocation": ["self"],
+    "camera": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+    "serial": [],
+    "hid": [],
+    "midi": [],
+    "accelerometer": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "display-capture": [],
+    "fullscreen": [],
+    "autoplay": [],
+}
