@@ -1,4 +1,7 @@
-"""The audit trail of contracts and equipment (fieldservice.models.AuditEntry).
+"""The audit trail of contracts and equipment (fieldservice.models.AuditEntry), and of the few
+other things that change by hand or by force: a part priced by the office
+(tickets.backoffice), a user locked out by repeated failed logins (fieldservice.ratelimit,
+with `by` empty and the login door as the source).
 
 A service that changes one of them takes an image of it before and after (`snapshot`, plus
 whatever the service adds, such as a contract's coverage), and records the difference with

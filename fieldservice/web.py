@@ -1,8 +1,8 @@
 """The web app's shared pieces: role-gated views, the landing page, login with rate limiting.
 
-Both login pages, the web's (/login/) and the back office's (/admin/login/), count failed
-attempts per user name and per client address (fieldservice.ratelimit, as the technician
-app's token endpoint does) and refuse further attempts with 429 for a while.
+Both login pages, the web's (/login/) and the back office's (/admin/login/), are throttled by
+fieldservice.ratelimit, as the technician app's token endpoint is: an attempt it refuses is
+answered 429 with Retry-After, without the password being checked.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
@@ -21,9 +22,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from fieldservice import ratelimit, roles
+from fieldservice.audit import Source
 
 View = Callable[..., HttpResponse]
 # Where each role starts its day, most specific first.
@@ -65,27 +67,36 @@ TOO_MANY_ATTEMPTS_MESSAGE = gettext_lazy("Too many failed attempts. Wait a few m
 
 
 class RateLimitedLogin(forms.Form):
-    """A login form that refuses to try the password once the user name or the client address
-    has failed too often, and counts every attempt that does not log in as a failure."""
+    """A login form behind fieldservice.ratelimit: an attempt the limiter refuses is not tried,
+    and every attempt that does not log in counts as a failure."""
 
     request: HttpRequest | None
+    # The audit trail's name for this door.
+    door = Source.WEB
 
     def clean(self) -> dict[str, Any]:
         username = str(self.data.get("username", ""))
         address = ratelimit.client_ip(self.request.META if self.request is not None else {})
-        if ratelimit.login_blocked(username=username, client_ip=address):
-            raise ValidationError(TOO_MANY_ATTEMPTS_MESSAGE, code=TOO_MANY_ATTEMPTS)
         try:
-            cleaned = super().clean()
-        except ValidationError:
-            ratelimit.login_failed(username=username, client_ip=address)
-            raise
-        # No error, but no user either: a field was missing. Still an attempt that failed, and
-        # it must not reset the user name's counter.
-        if self.get_user() is None:  # type: ignore[attr-defined]
-            ratelimit.login_failed(username=username, client_ip=address)
-        else:
-            ratelimit.login_succeeded(username=username)
+            with ratelimit.login_attempt(username=username, address=address, source=self.door) as attempt:
+                # A ValidationError (a wrong password, an inactive or, here, non-staff user)
+                # leaves the block as a failure; so does a form with a field missing.
+                cleaned = super().clean()
+                if self.get_user() is not None:  # type: ignore[attr-defined]
+                    attempt.succeeded()
+        except ratelimit.LoginRefused as refused:
+            self.retry_after = refused.retry_after
+            if refused.throttle == ratelimit.Throttle.USER_DELAYED:
+                # A user name's turn comes back within seconds to minutes: say when.
+                wait = ngettext_lazy(
+                    "Too many failed attempts. Try again in %(seconds)d second.",
+                    "Too many failed attempts. Try again in %(seconds)d seconds.",
+                    "seconds",
+                )
+                raise ValidationError(
+                    wait, code=TOO_MANY_ATTEMPTS, params={"seconds": refused.retry_after}
+                ) from None
+            raise ValidationError(TOO_MANY_ATTEMPTS_MESSAGE, code=TOO_MANY_ATTEMPTS) from None
         return cleaned or {}
 
 
@@ -94,13 +105,16 @@ class LoginForm(RateLimitedLogin, AuthenticationForm):
 
 
 class AdminLoginForm(RateLimitedLogin, AdminAuthenticationForm):
-    """The back office's login form (staff only) behind the same limit."""
+    """The back office's login form (staff only) behind the same limits."""
+
+    door = Source.ADMIN
 
 
 def _refused_for_attempts(response: HttpResponse) -> HttpResponse:
     form = (getattr(response, "context_data", None) or {}).get("form")
     if form is not None and form.has_error(NON_FIELD_ERRORS, TOO_MANY_ATTEMPTS):
         response.status_code = 429
+        response["Retry-After"] = str(getattr(form, "retry_after", settings.LOGIN_FAILURE_WINDOW_SECONDS))
     return response
 
 

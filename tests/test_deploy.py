@@ -260,6 +260,14 @@ def test_nginx_tls_hsts_forwarded_headers_and_pdf_timeouts() -> None:
     assert int(pdf_timeout) > 120  # gunicorn's timeout
 
 
+def test_nginx_names_no_version() -> None:
+    """server_tokens off in the http context the site is included in (outside every server
+    block), so no server of it, nor nginx's own error pages, says which nginx it is."""
+    outside_servers = re.sub(r"\nserver \{.*?\n\}", "", NGINX, flags=re.S)
+    assert re.search(r"^server_tokens off;$", outside_servers, re.M)
+    assert "server_tokens on" not in NGINX
+
+
 # nginx reads an NGINX variable of its own (inherited sockets): this one is NGINX_BIN.
 NGINX_BIN = shutil.which(os.environ.get("NGINX_BIN", "nginx"))
 

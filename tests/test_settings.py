@@ -40,6 +40,9 @@ def run_django(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
         ("DATABASE_URL", "postgres://localhost/", "names no database"),
         ("EMAIL_PORT", "twenty-five", "EMAIL_PORT='twenty-five' is not an integer"),
         ("TIME_ZONE", "Mars/Olympus", "not an IANA time zone"),
+        ("TRUSTED_PROXIES", "127.0.0.1,nginx.internal", "TRUSTED_PROXIES: 'nginx.internal' is not an IP"),
+        ("LOGIN_ADDRESS_MAX_FAILURES", "0", "LOGIN_ADDRESS_MAX_FAILURES=0 is below the minimum 1"),
+        ("LOGIN_ACCOUNT_MAX_DELAY_SECONDS", "1", "LOGIN_ACCOUNT_MAX_DELAY_SECONDS=1 is below the minimum 2"),
     ],
 )
 def test_bad_value_fails_loudly_at_start(name: str, value: str, message: str) -> None:

@@ -106,7 +106,9 @@ def test_repeated_failures_for_a_user_name_are_429_even_with_the_right_password(
 def test_repeated_failures_from_one_address_block_that_address_only(
     technician_a: User, technician_b: User
 ) -> None:
-    for attempt in range(settings.LOGIN_MAX_FAILURES):
+    """Names guessed from one address: past its limit, names never logged in from there are
+    refused from there, and nowhere else."""
+    for attempt in range(settings.LOGIN_ADDRESS_MAX_FAILURES):
         assert token_for(f"guess{attempt}", password="x", address="10.9.9.9").status_code == 401
     assert token_for("tech01", address="10.9.9.9").status_code == 429
     assert token_for("tech01", address="10.9.9.8").status_code == 200
