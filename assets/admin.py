@@ -18,7 +18,13 @@ from assets.models import (
     Site,
 )
 from fieldservice import roles
-from fieldservice.admin import AccountScopedAdmin, AuditHistoryInline, acting_user
+from fieldservice.admin import (
+    AccountScopedAdmin,
+    AuditHistoryInline,
+    BackOfficeAdmin,
+    ShownNotEdited,
+    acting_user,
+)
 from fieldservice.admin_geo import WktGeometryAdmin
 from fieldservice.audit import Source
 
@@ -84,7 +90,7 @@ class ContactAdmin(AccountScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(EquipmentModel)
-class EquipmentModelAdmin(admin.ModelAdmin):
+class EquipmentModelAdmin(BackOfficeAdmin, admin.ModelAdmin):
     list_display = [
         "manufacturer",
         "model_number",
@@ -97,7 +103,7 @@ class EquipmentModelAdmin(admin.ModelAdmin):
     search_fields = ["manufacturer", "model_number", "name"]
 
 
-class MeterReadingInline(AccountScopedAdmin, admin.TabularInline):
+class MeterReadingInline(ShownNotEdited, AccountScopedAdmin, admin.TabularInline):
     account_path = "equipment__site__account"
     model = MeterReading
     fields = ["kind", "value", "read_at", "source"]
@@ -139,7 +145,11 @@ class EquipmentAdmin(AccountScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(MeterReading)
-class MeterReadingAdmin(AccountScopedAdmin, admin.ModelAdmin):
+class MeterReadingAdmin(ShownNotEdited, AccountScopedAdmin, admin.ModelAdmin):
+    """Readings come from the technician app (tickets.records.meter_reading_record, which
+    refuses a meter running backwards, flags an implausible jump and updates the unit's
+    daily usage, hence its next preventive visit) and from imports: shown, never edited."""
+
     account_path = "equipment__site__account"
     list_display = ["equipment", "kind", "value", "read_at", "source"]
     list_filter = ["kind", "source"]
@@ -150,7 +160,7 @@ class MeterReadingAdmin(AccountScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(ChecklistTemplate)
-class ChecklistTemplateAdmin(admin.ModelAdmin):
+class ChecklistTemplateAdmin(BackOfficeAdmin, admin.ModelAdmin):
     list_display = ["name", "updated_at"]
     search_fields = ["name"]
 

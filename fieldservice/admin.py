@@ -1,21 +1,91 @@
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.options import BaseModelAdmin
+from django.contrib.admin import options as admin_options
+from django.contrib.admin import widgets as admin_widgets
+from django.contrib.admin.options import BaseModelAdmin, IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.db import models
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from contracts.selectors import back_office_accounts
-from fieldservice import roles
+from fieldservice import ranges, roles
 from fieldservice.models import ApiToken, AuditEntry, StaffProfile
-from fieldservice.tokens import token_forget
+from fieldservice.tokens import token_revoke
+
+# --- dates in every back-office form ---------------------------------------------------------
 
 
-class AccountScopedAdmin(BaseModelAdmin):
+class StoredOutOfRangeSplitDateTime(admin_widgets.AdminSplitDateTime):
+    """The back office's date-and-time inputs, which also open a value stored out of range.
+
+    A planned end of 9999-12-31 23:59 UTC, stored before fieldservice.ranges was enforced, has
+    no local time: Django's widget raised OverflowError converting it and the form answered
+    500, so the row could not even be repaired here. Such a value is shown as stored, in UTC;
+    the field refuses it on save until it is corrected into the range.
+    """
+
+    def decompress(self, value: dt.datetime | None) -> tuple[dt.date | None, dt.time | None]:
+        try:
+            return super().decompress(value)
+        except OverflowError:
+            assert value is not None
+            stored = value.astimezone(dt.UTC)
+            return stored.date(), stored.time()
+
+
+# Every ModelAdmin takes its form fields' defaults from this table when it is registered. Set
+# here, the range reaches every back-office form and inline, of every app and of later ones,
+# without each admin having to remember a base class: fieldservice comes before the project's
+# apps in INSTALLED_APPS and each of their admin modules imports this one first.
+# tests/test_admin.py checks every registered model's date fields.
+admin_options.FORMFIELD_FOR_DBFIELD_DEFAULTS.update(
+    {
+        models.DateTimeField: {
+            "form_class": ranges.BoundedSplitDateTimeField,
+            "widget": StoredOutOfRangeSplitDateTime,
+        },
+        models.DateField: {"form_class": ranges.BoundedDateField, "widget": admin_widgets.AdminDateWidget},
+    }
+)
+
+
+class DrillDownChangeList(ChangeList):
+    """A change list whose date drill-down (`date_hierarchy`) refuses a date with no next one.
+
+    Django works out the end of the day, month or year asked for (`?at__year=9999&at__month=12
+    &at__day=31`) without catching the OverflowError or ValueError past year 9999: the list
+    answered 500. Such a request is a bad filter, and gets the back office's page for one."""
+
+    def get_filters(self, request: HttpRequest) -> Any:
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
+class BackOfficeAdmin(BaseModelAdmin):
+    """What every back-office admin shares: a date drill-down that cannot overflow, and an
+    object's pages that open with a date-time stored out of range, so it can be repaired.
+    (Its forms' dates are in fieldservice.ranges through FORMFIELD_FOR_DBFIELD_DEFAULTS, above.)"""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return DrillDownChangeList
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        found = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        if found is not None:
+            ranges.show_out_of_range_as_stored(found)
+        return found
+
+
+class AccountScopedAdmin(BackOfficeAdmin):
     """A back-office list or form of records that belong to a customer account, scoped as
     on the web (contracts.selectors.back_office_accounts): an account manager sees, opens and
     links only the records of the accounts they manage; another account's are "not found".
@@ -41,6 +111,20 @@ class AccountScopedAdmin(BaseModelAdmin):
         return field
 
 
+class ShownNotEdited(BaseModelAdmin):
+    """Records that a service or a periodic task writes, and nobody else: the back office shows
+    them and offers neither adding, changing nor deleting them, as no other door does."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 def acting_user(request: HttpRequest) -> User | None:
     """The admin user making a change, for the services' `by`."""
     user = request.user
@@ -53,11 +137,15 @@ def _admins_only(request: HttpRequest) -> bool:
     return roles.has_role(request.user, roles.ADMIN)
 
 
+# The changes' list style (no inline styles: the Content-Security-Policy refuses them).
+AUDIT_CSS = "css/audit.css"
+
+
 def _changes_list(entry: AuditEntry) -> str:
     if not entry.changes:
         return "—"
     return format_html(
-        "<ul style='margin:0;padding-left:1em'>{}</ul>",
+        "<ul class='audit-changes'>{}</ul>",
         format_html_join(
             "",
             "<li><b>{}</b>: {} → {}</li>",
@@ -75,7 +163,7 @@ def _shown(value: object) -> str:
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(BackOfficeAdmin, admin.ModelAdmin):
     """Who changed what on contracts and equipment (and who deleted a work order): read-only,
     for admins only. Work orders' own trail is under Tickets › Work order events."""
 
@@ -102,6 +190,9 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "note",
     )
     readonly_fields = fields
+
+    class Media:
+        css = {"all": [AUDIT_CSS]}
 
     @admin.display(description=_("changes"))
     def changes_display(self, entry: AuditEntry) -> str:
@@ -134,6 +225,9 @@ class AuditHistoryInline(GenericTabularInline):
     extra = 0
     can_delete = False
 
+    class Media:
+        css = {"all": [AUDIT_CSS]}
+
     @admin.display(description=_("changes"))
     def changes_display(self, entry: AuditEntry) -> str:
         return _changes_list(entry)
@@ -155,7 +249,7 @@ class AuditHistoryInline(GenericTabularInline):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(admin.ModelAdmin):
+class StaffProfileAdmin(BackOfficeAdmin, admin.ModelAdmin):
     list_display = ["user", "reports_to", "language", "phone"]
     list_filter = ["language"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
@@ -163,9 +257,11 @@ class StaffProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(BackOfficeAdmin, admin.ModelAdmin):
     """Tokens are created with `manage.py create_api_token` (the raw value is shown once);
-    here they can be seen and revoked, never read back."""
+    here they can be seen, renamed and revoked (the action, through token_revoke as the app's
+    logout), never read back. A revocation is final and an expiry is not moved: no other door
+    brings a token back or lengthens its life."""
 
     list_display = [
         "prefix",
@@ -179,12 +275,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "revoked_at"]
     search_fields = ["user__username", "name", "prefix"]
-    readonly_fields = ["user", "kind", "prefix", "key_hash", "created_at", "last_used_at"]
     fields = ["user", "kind", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    readonly_fields = ["user", "kind", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        token_forget(token=obj)  # a revocation or new expiry applies to the next call
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset.filter(revoked_at__isnull=True).order_by("pk"):
+            token_revoke(token=token)  # refused from the next call on, cached copy or not

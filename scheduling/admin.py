@@ -1,7 +1,20 @@
+"""The back office's scheduling. Technicians, their skills, shifts and absences are edited
+here; a technician record is only for a user in the technician group, as the work-order
+services assign work only to those (tickets.services.work_order_schedule). Schedule runs and
+their assignments are the optimizer's (created from the dispatch board, checked by the
+independent checker, applied by schedule_run_accept): shown, never edited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from fieldservice.admin import AccountScopedAdmin
+from fieldservice import roles
+from fieldservice.admin import AccountScopedAdmin, BackOfficeAdmin, ShownNotEdited
 from fieldservice.admin_geo import WktGeometryAdmin
 from scheduling.models import (
     Absence,
@@ -17,13 +30,13 @@ from scheduling.models import (
 
 
 @admin.register(Skill)
-class SkillAdmin(admin.ModelAdmin):
+class SkillAdmin(BackOfficeAdmin, admin.ModelAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Territory)
-class TerritoryAdmin(WktGeometryAdmin):
+class TerritoryAdmin(BackOfficeAdmin, WktGeometryAdmin):
     list_display = ["name", "color"]
     search_fields = ["name"]
 
@@ -33,8 +46,21 @@ class TechnicianSkillInline(admin.TabularInline):
     extra = 0
 
 
+class TechnicianForm(forms.ModelForm):
+    def clean_user(self) -> Any:
+        user = self.cleaned_data["user"]
+        if user is not None and not roles.has_role(user, roles.TECHNICIAN):
+            raise forms.ValidationError(
+                _("%(user)s is not in the technician group: add them to it first."),
+                code="not_a_technician",
+                params={"user": user.get_username()},
+            )
+        return user
+
+
 @admin.register(Technician)
-class TechnicianAdmin(WktGeometryAdmin):
+class TechnicianAdmin(BackOfficeAdmin, WktGeometryAdmin):
+    form = TechnicianForm
     list_display = ["employee_code", "user", "territory", "phone", "active"]
     list_filter = ["active", "territory", "skills"]
     search_fields = ["employee_code", "user__username", "user__first_name", "user__last_name"]
@@ -44,7 +70,7 @@ class TechnicianAdmin(WktGeometryAdmin):
 
 
 @admin.register(TechnicianSkill)
-class TechnicianSkillAdmin(admin.ModelAdmin):
+class TechnicianSkillAdmin(BackOfficeAdmin, admin.ModelAdmin):
     list_display = ["technician", "skill", "level"]
     list_filter = ["skill", "level"]
     search_fields = ["technician__employee_code", "technician__user__username"]
@@ -60,7 +86,7 @@ class PreferredTechnicianAdmin(AccountScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Shift)
-class ShiftAdmin(admin.ModelAdmin):
+class ShiftAdmin(BackOfficeAdmin, admin.ModelAdmin):
     list_display = ["technician", "date", "starts_at", "ends_at"]
     list_filter = ["date", "technician__territory"]
     search_fields = ["technician__employee_code", "technician__user__username"]
@@ -70,7 +96,7 @@ class ShiftAdmin(admin.ModelAdmin):
 
 
 @admin.register(Absence)
-class AbsenceAdmin(admin.ModelAdmin):
+class AbsenceAdmin(BackOfficeAdmin, admin.ModelAdmin):
     list_display = ["technician", "reason", "starts_at", "ends_at"]
     list_filter = ["reason"]
     search_fields = ["technician__employee_code", "technician__user__username"]
@@ -78,7 +104,7 @@ class AbsenceAdmin(admin.ModelAdmin):
     list_select_related = ["technician__user"]
 
 
-class AssignmentInline(admin.TabularInline):
+class AssignmentInline(ShownNotEdited, admin.TabularInline):
     model = Assignment
     fields = (
         "technician",
@@ -91,7 +117,6 @@ class AssignmentInline(admin.TabularInline):
     )
     readonly_fields = fields
     extra = 0
-    can_delete = False
 
     @admin.display(description=_("reason"))
     def reason_text(self, obj: Assignment) -> str:
@@ -99,7 +124,7 @@ class AssignmentInline(admin.TabularInline):
 
 
 @admin.register(ScheduleRun)
-class ScheduleRunAdmin(admin.ModelAdmin):
+class ScheduleRunAdmin(BackOfficeAdmin, ShownNotEdited, admin.ModelAdmin):
     list_display = ["id", "horizon_start", "days", "territory", "status", "created_by", "created_at"]
     list_filter = ["status", "territory"]
     search_fields = ["id"]
@@ -109,7 +134,7 @@ class ScheduleRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(BackOfficeAdmin, ShownNotEdited, admin.ModelAdmin):
     list_display = [
         "run",
         "technician",

@@ -337,10 +337,29 @@ RULES: dict[str, Rule] = {
     ),
 }
 
-# Models the back office shows read-only, whatever the permissions, and the audit trail,
-# which only admins see (fieldservice.admin).
-NO_ADD = {"fieldservice.apitoken", "fieldservice.auditentry", "tickets.workorderevent"}
-NO_DELETE = {"fieldservice.auditentry", "tickets.workorderevent"}
+# Records only their services write (the technician's records, the optimizer's runs and
+# assignments, health and renewal milestones, the trails): the back office shows them but
+# never adds or deletes one, whatever the permissions (issue 14: it bypassed the rules).
+# The audit trail only admins see (fieldservice.admin).
+WRITTEN_BY_SERVICES_ONLY = {
+    "assets.meterreading",
+    "contracts.accounttask",
+    "contracts.healthscore",
+    "contracts.renewalopportunity",
+    "contracts.renewalreminder",
+    "fieldservice.auditentry",
+    "scheduling.assignment",
+    "scheduling.schedulerun",
+    "tickets.attachment",
+    "tickets.checklistitem",
+    "tickets.partusage",
+    "tickets.servicereport",
+    "tickets.signature",
+    "tickets.survey",
+    "tickets.workorderevent",
+}
+NO_ADD = WRITTEN_BY_SERVICES_ONLY | {"fieldservice.apitoken"}
+NO_DELETE = WRITTEN_BY_SERVICES_ONLY
 ADMINS_ONLY = {"fieldservice.auditentry"}
 ADMIN_MODEL_ROUTE = re.compile(
     r"^/admin/(?P<app>\w+)/(?P<model>\w+)/"

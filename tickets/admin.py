@@ -1,11 +1,18 @@
-"""The back office's work orders. Corrections made here go through tickets.backoffice, which
-writes them to the work order's audit trail (its events) with the old and new values.
+"""The back office's work orders: the same rules as the API, through the same services.
 
 A new work order is opened as the API opens one: the same input schema
 (tickets.schemas.WorkOrderIn) and the same service (tickets.services.work_order_create),
 which gives it its number, covering contract, billability and SLA clocks. "Add work order"
 asks for the account first (`?account=`), then offers only that account's sites and equipment;
 no script is needed for either step.
+
+An open work order's change page edits what the API's PATCH edits (tickets.services.
+EDITABLE_FIELDS), checked by the same schema (tickets.schemas.WorkOrderPatch) and saved by the
+same service (work_order_update), with the version the page was read at. Everything else is
+shown, never edited here: status and assignment move through the lifecycle services (the
+dispatch board, the technician app), and what was recorded on the visit (checklist answers,
+parts, photos, the signature, the resolution, the survey, the service report) is the record
+the customer was sent. A completed, closed or cancelled work order is read-only.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -32,9 +39,10 @@ from pydantic import ValidationError as SchemaError
 from pydantic_core import ErrorDetails
 
 from assets.models import Account, Equipment, Site
-from fieldservice.admin import AccountScopedAdmin, acting_user
+from fieldservice.admin import AccountScopedAdmin, AuditHistoryInline, ShownNotEdited, acting_user
 from fieldservice.admin_geo import WktGeometryAdmin
-from fieldservice.errors import Invalid
+from fieldservice.errors import DomainError, Invalid
+from fieldservice.ranges import MAX_MONEY, number_validators
 from tickets import backoffice, schemas, services
 from tickets.models import (
     Attachment,
@@ -75,6 +83,45 @@ INTAKE_REFUSALS = {
 }
 # The API schema's names for the form's fields, where they differ.
 SCHEMA_FIELDS = {"site_id": "site", "equipment_id": "equipment"}
+# A work order's change page, in reading order; only services.EDITABLE_FIELDS are editable.
+CHANGE_FIELDS = [
+    "number",
+    "status",
+    "version",
+    "kind",
+    "priority",
+    "title",
+    "description",
+    "account",
+    "site",
+    "equipment",
+    "contract",
+    "maintenance_plan",
+    "pm_due_date",
+    "billable",
+    "required_skills",
+    "estimated_minutes",
+    "earliest_start",
+    "latest_end",
+    "sla_response_due",
+    "sla_resolution_due",
+    "sla_paused_minutes",
+    "on_hold_since",
+    "responded_at",
+    "assigned_technician",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "arrived_at",
+    "completed_at",
+    "resolution",
+    "resolution_code",
+    "first_time_fix",
+    "created_by",
+]
+# The hidden field that carries the version the change page was read at.
+SEEN_VERSION = "seen_version"
 
 
 def _schema_refusal(error: ErrorDetails) -> ValidationError:
@@ -213,10 +260,7 @@ class WorkOrderIntakeForm(forms.ModelForm):
                 latest_end=cleaned.get("latest_end"),
             )
         except SchemaError as refused:
-            for error in refused.errors():
-                name = str(error["loc"][0]) if error["loc"] else ""
-                field_name = SCHEMA_FIELDS.get(name, name)
-                self.add_error(field_name if field_name in self.fields else None, _schema_refusal(error))
+            _schema_refusals(self, refused)
         return cleaned
 
     def work_order_create_arguments(self) -> dict[str, Any]:
@@ -229,18 +273,97 @@ class WorkOrderIntakeForm(forms.ModelForm):
         }
 
 
-class ChecklistItemInline(AccountScopedAdmin, admin.TabularInline):
+def _schema_refusals(form: forms.BaseForm, refused: SchemaError) -> None:
+    """Each of the API schema's refusals beside its field (or above the form)."""
+    for error in refused.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        field_name = SCHEMA_FIELDS.get(name, name)
+        form.add_error(field_name if field_name in form.fields else None, _schema_refusal(error))
+
+
+class WorkOrderCorrectionForm(forms.ModelForm):
+    """An open work order's change page: the fields the API's PATCH edits, checked as it
+    checks them (tickets.schemas.WorkOrderPatch, then the service's own check of the window),
+    against the version the page was read at."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    required_skills = _RequiredSkillsField(
+        required=False,
+        label=_label("required_skills"),
+        help_text=_('Minimum level (1 to 3) per skill code, as JSON: {"compressor": 2}.'),
+    )
+
+    class Meta:
+        model = WorkOrder
+        fields = sorted(services.EDITABLE_FIELDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[SEEN_VERSION].initial = self.instance.version
+
+    def corrections(self) -> dict[str, Any]:
+        """work_order_update's changes: the editable fields this form changed."""
+        changed = {
+            name: self.cleaned_data[name] for name in self.changed_data if name in services.EDITABLE_FIELDS
+        }
+        if "required_skills" in changed and changed["required_skills"] is None:
+            changed["required_skills"] = {}  # emptied: no skill required
+        return changed
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        # The instance is the row as it is now (the admin reads it again for each POST).
+        if cleaned[SEEN_VERSION] != self.instance.version:
+            raise ValidationError(
+                _(
+                    "Someone else changed this work order since you opened it (it is at version "
+                    "%(current)s, you saw %(seen)s). Reload it and make your change again."
+                ),
+                code="version_conflict",
+                params={"current": self.instance.version, "seen": cleaned[SEEN_VERSION]},
+            )
+        changes = self.corrections()
+        if not changes:
+            return cleaned
+        try:
+            schemas.WorkOrderPatch(version=cleaned[SEEN_VERSION], **changes)
+        except SchemaError as refused:
+            _schema_refusals(self, refused)
+            return cleaned
+        try:
+            services.work_order_create_check(
+                site=self.instance.site,
+                equipment=None,
+                earliest_start=cleaned.get("earliest_start"),
+                latest_end=cleaned.get("latest_end"),
+            )
+        except Invalid as refusal:
+            field, message = INTAKE_REFUSALS.get(refusal.code, (None, refusal.message))
+            self.add_error(field, ValidationError(message, code=refusal.code))
+        return cleaned
+
+
+class RecordedOnSite(ShownNotEdited):
+    """What was recorded on a visit, shown and never edited in the back office: the API adds
+    these only between arrival and completion (tickets.records), and never changes or
+    deletes them; once the work order is completed they are what the customer was sent."""
+
+
+class ChecklistItemInline(RecordedOnSite, AccountScopedAdmin, admin.TabularInline):
     account_path = "work_order__account"
     model = ChecklistItem
     fields = ["position", "label", "kind", "unit", "required", "result", "value", "text"]
     extra = 0
 
 
-class PartUsageInline(AccountScopedAdmin, admin.TabularInline):
+class PartUsageInline(RecordedOnSite, AccountScopedAdmin, admin.TabularInline):
     account_path = "work_order__account"
     model = PartUsage
     fields = ["part_number", "description", "quantity", "unit_cost", "currency", "recorded_at"]
     extra = 0
+    show_change_link = True  # where the office prices it
 
 
 class EventInline(AccountScopedAdmin, admin.TabularInline):
@@ -248,7 +371,7 @@ class EventInline(AccountScopedAdmin, admin.TabularInline):
 
     model = WorkOrderEvent
     account_path = "work_order__account"
-    fields = ("at", "type", "from_status", "to_status", "by", "flagged", "payload")
+    fields = ("at", "type", "from_status", "to_status", "by", "flag_reason", "payload")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -273,31 +396,9 @@ class WorkOrderAdmin(AccountScopedAdmin, admin.ModelAdmin):
     ]
     list_filter = ["status", "kind", "priority", "billable", "first_time_fix", "account__industry"]
     search_fields = ["number", "title", "account__name", "site__name", "equipment__serial_number"]
-    autocomplete_fields = [
-        "account",
-        "site",
-        "equipment",
-        "contract",
-        "maintenance_plan",
-        "assigned_technician",
-        "created_by",
-    ]
+    autocomplete_fields = ["account"]  # the intake's first step
     list_select_related = ["account", "assigned_technician"]
     date_hierarchy = "created_at"
-    # Status, version and SLA clocks move only through the work-order services.
-    readonly_fields = [
-        "number",
-        "status",
-        "version",
-        "sla_response_due",
-        "sla_resolution_due",
-        "sla_paused_minutes",
-        "on_hold_since",
-        "responded_at",
-        "arrived_at",
-        "completed_at",
-        "first_time_fix",
-    ]
     inlines = [ChecklistItemInline, PartUsageInline, EventInline]
 
     # --- "Add work order": choose the account, then open the job through the service ---------
@@ -340,14 +441,32 @@ class WorkOrderAdmin(AccountScopedAdmin, admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: WorkOrder | None = None) -> Any:
         if obj is not None:
-            return super().get_fieldsets(request, obj)
+            editing = self.has_change_permission(request, obj)
+            description = _(
+                "Status and assignment change on the dispatch board and in the technician app; "
+                "what was recorded on the visit is kept as the customer was sent it."
+            )
+            fields = [*CHANGE_FIELDS, SEEN_VERSION] if editing else CHANGE_FIELDS
+            return [(None, {"fields": fields, "description": description})]
         fields = INTAKE_FIELDS if self._intake_account(request) is not None else ["account"]
         return [(None, {"fields": fields})]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: WorkOrder | None = None) -> Any:
+        if obj is None:
+            return []
+        return [name for name in CHANGE_FIELDS if name not in services.EDITABLE_FIELDS]
+
+    def has_change_permission(self, request: HttpRequest, obj: WorkOrder | None = None) -> bool:
+        # As work_order_update: a completed, closed or cancelled job is no longer edited.
+        if obj is not None and not obj.is_open:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_form(
         self, request: HttpRequest, obj: WorkOrder | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
         if obj is not None or change:
+            kwargs.setdefault("form", WorkOrderCorrectionForm)
             return super().get_form(request, obj, change=change, **kwargs)
         account = self._intake_account(request)
         if account is None:
@@ -370,23 +489,44 @@ class WorkOrderAdmin(AccountScopedAdmin, admin.ModelAdmin):
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         if change:
-            return super().save_form(request, form, change)
+            return form.instance  # saved by work_order_update in save_related
         return services.work_order_create(by=acting_user(request), **form.work_order_create_arguments())
 
-    # --- corrections to an existing work order ------------------------------------------------
+    # --- an open work order's editable fields, through the API's service ----------------------
 
     def save_model(self, request: HttpRequest, obj: WorkOrder, form: ModelForm, change: bool) -> None:
-        """A correction is saved in save_related instead, with the checklist and parts edited on
-        the same page, so that one event holds the whole correction; a new job in save_form."""
+        """Nothing here: a new job is opened in save_form, a change is made in save_related."""
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
         if not change:
             return  # opened, with its created event, by save_form
-        backoffice.work_order_backoffice_save(
-            work_order=form.instance,
-            by=acting_user(request),
-            save_related=lambda: super(WorkOrderAdmin, self).save_related(request, form, formsets, change),
-        )
+        assert isinstance(form, WorkOrderCorrectionForm)
+        for formset in formsets:
+            # Read-only inlines: nothing to write; this only lists the nothing for the history.
+            formset.save(commit=False)
+        changes = form.corrections()
+        if changes:
+            services.work_order_update(
+                work_order=form.instance,
+                by=acting_user(request),
+                version=form.cleaned_data[SEEN_VERSION],
+                **changes,
+            )
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as refusal:
+            # The service's refusal of what the form found valid a moment before: another
+            # writer got there in between (a version conflict, a job completed meanwhile).
+            self.message_user(request, refusal.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def delete_model(self, request: HttpRequest, obj: WorkOrder) -> None:
         backoffice.work_order_backoffice_delete(work_order=obj, by=acting_user(request))
@@ -396,42 +536,20 @@ class WorkOrderAdmin(AccountScopedAdmin, admin.ModelAdmin):
             backoffice.work_order_backoffice_delete(work_order=work_order, by=acting_user(request))
 
 
-class WorkOrderRecordAdmin(AccountScopedAdmin, admin.ModelAdmin):
-    """A record of a work order (checklist answer, part, photo, signature, survey, report)
-    corrected on its own page: each change is written to its work order's events."""
+class WorkOrderRecordAdmin(RecordedOnSite, AccountScopedAdmin, admin.ModelAdmin):
+    """A record of a work order (checklist answer, part, photo, signature, survey, report) on
+    its own page: shown, never added, changed or deleted here (RecordedOnSite). Photos and
+    signatures come from the technician app, whose services check the file; the survey from
+    the customer; the report from the report task."""
 
     account_path = "work_order__account"
-
-    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
-        concerned = {obj.work_order_id}
-        if change:
-            concerned.add(type(obj).objects.values_list("work_order_id", flat=True).get(pk=obj.pk))
-        backoffice.work_order_record_backoffice_change(
-            record=obj,
-            work_order_ids=concerned,
-            by=acting_user(request),
-            change=lambda: super(WorkOrderRecordAdmin, self).save_model(request, obj, form, change),
-        )
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        backoffice.work_order_record_backoffice_change(
-            record=obj,
-            work_order_ids={obj.work_order_id},
-            by=acting_user(request),
-            change=lambda: super(WorkOrderRecordAdmin, self).delete_model(request, obj),
-            deleting=True,
-        )
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for record in queryset.order_by("pk"):
-            self.delete_model(request, record)
 
 
 @admin.register(WorkOrderEvent)
 class WorkOrderEventAdmin(AccountScopedAdmin, WktGeometryAdmin):
     account_path = "work_order__account"
-    list_display = ["work_order", "type", "from_status", "to_status", "at", "by", "flagged"]
-    list_filter = ["type", "flagged"]
+    list_display = ["work_order", "type", "from_status", "to_status", "at", "by", "flag_reason"]
+    list_filter = ["type", "flag_reason"]
     search_fields = ["work_order__number", "idempotency_key"]
     list_select_related = ["work_order", "by"]
     date_hierarchy = "at"
@@ -455,12 +573,46 @@ class ChecklistItemAdmin(WorkOrderRecordAdmin):
     list_select_related = ["work_order"]
 
 
+class PriceForm(forms.ModelForm):
+    unit_cost = forms.DecimalField(
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        label=capfirst(PartUsage._meta.get_field("unit_cost").verbose_name),
+        validators=number_validators(0, MAX_MONEY),
+        help_text=_("Empty: not priced yet (shown as “—” on the service report)."),
+    )
+
+    class Meta:
+        model = PartUsage
+        fields = ["unit_cost"]
+
+
 @admin.register(PartUsage)
-class PartUsageAdmin(WorkOrderRecordAdmin):
+class PartUsageAdmin(AccountScopedAdmin, admin.ModelAdmin):
+    """A part used on a visit: recorded by the technician app (tickets.records.part_record),
+    priced by the office here (backoffice.part_usage_price_set), never otherwise changed."""
+
+    account_path = "work_order__account"
+    form = PriceForm
     list_display = ["work_order", "part_number", "description", "quantity", "unit_cost", "currency"]
     list_filter = ["currency"]
     search_fields = ["work_order__number", "part_number", "description"]
     list_select_related = ["work_order"]
+    fields = ["work_order", "part_number", "description", "quantity", "unit_cost", "currency", "recorded_at"]
+    readonly_fields = ["work_order", "part_number", "description", "quantity", "currency", "recorded_at"]
+    inlines = [AuditHistoryInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: PartUsage, form: ModelForm, change: bool) -> None:
+        backoffice.part_usage_price_set(
+            part=obj, unit_cost=form.cleaned_data["unit_cost"], by=acting_user(request)
+        )
 
 
 @admin.register(Attachment)

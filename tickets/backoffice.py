@@ -1,47 +1,37 @@
-"""Corrections made in the back office (the Django admin) to a work order and to what was
-recorded on it, each written to the work order's audit trail as an `updated` event with the
-old and new values and `"source": "admin"`.
+"""What the back office (the Django admin) does to work orders that no other door does.
 
-The lifecycle services (tickets.services) stay the way to move a work order; the admin
-keeps status, version and SLA clocks read-only and may only correct the rest. A deleted work
-order takes its events with it, so its deletion is kept in fieldservice's audit trail.
+Everything else goes through the services every door uses (tickets.admin: work_order_create,
+work_order_update), and what was recorded on a visit is not edited there. What is left:
+
+- pricing a part used on a visit: the technician app sends no price, the office sets it
+  (tickets.models.PartUsage.unit_cost), recorded in fieldservice's audit trail;
+- deleting a whole work order (admins only): its events go with it, so what it was, and who
+  deleted it, is kept in fieldservice's audit trail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from decimal import Decimal
 
 from django.contrib.auth.models import User
-from django.db import models, transaction
-from django.db.models import F
+from django.db import transaction
 
-from fieldservice import clock
+from fieldservice import ranges
 from fieldservice.audit import Action, Image, Source, audit_record, changes_between, snapshot
-from tickets.models import ChecklistItem, PartUsage, WorkOrder, WorkOrderEvent
-
-EventType = WorkOrderEvent.Type
+from fieldservice.errors import Invalid
+from tickets.models import ChecklistItem, PartUsage, WorkOrder
 
 
 def _lock(work_order_id: int) -> WorkOrder:
-    # Race: a technician's event or a dispatcher's edit arriving while the admin saves; as in
-    # tickets.services, the no-key lock does not block their events' foreign-key checks.
+    # Race: a technician's event or a dispatcher's edit arriving while the admin deletes; as
+    # in tickets.services, the no-key lock does not block their events' foreign-key checks.
     return WorkOrder.objects.select_for_update(of=("self",), no_key=True).get(pk=work_order_id)
 
 
-def _event(work_order: WorkOrder, *, by: User | None, payload: dict[str, object]) -> WorkOrderEvent:
-    return WorkOrderEvent.objects.create(
-        work_order=work_order,
-        type=EventType.UPDATED,
-        at=clock.now(),
-        by=by if by is not None and by.is_authenticated else None,
-        payload={"source": Source.ADMIN.value, **payload},
-    )
-
-
 def work_order_image(work_order: WorkOrder) -> Image:
-    """The work order's fields and the records its admin page edits inline, from the database."""
+    """The work order's fields, its checklist and its parts, from the database."""
     image = snapshot(work_order)
-    image.pop("version", None)  # bumped by the save itself, not a correction
+    image.pop("version", None)  # bookkeeping, not what the work order was
     image["checklist"] = [
         f"{position}. {label}: {result or '—'} {value if value is not None else ''} {text}".strip()
         for position, label, result, value, text in ChecklistItem.objects.filter(work_order_id=work_order.pk)
@@ -58,56 +48,28 @@ def work_order_image(work_order: WorkOrder) -> Image:
 
 
 @transaction.atomic
-def work_order_backoffice_save(
-    *, work_order: WorkOrder, by: User | None, save_related: Callable[[], None] | None = None
-) -> WorkOrder:
-    """Save a work order edited in the admin, with the checklist and parts edited on the same
-    page (`save_related`), and record one event with everything that changed. A change bumps
-    the version, so that an app or a dispatcher holding the older one is told (409).
-
-    Only corrections: a new work order is opened by tickets.services.work_order_create, which
-    gives it its number, contract and SLA clocks (a plain save would give it none)."""
-    if work_order.pk is None:
-        raise ValueError("A new work order is opened with tickets.services.work_order_create.")
-    locked = _lock(work_order.pk)
-    before = work_order_image(locked)
-    work_order.version = locked.version  # read-only in the admin; never the form's stale copy
-    work_order.save()
-    if save_related is not None:
-        save_related()
-    changes = changes_between(before, work_order_image(WorkOrder.objects.get(pk=work_order.pk)))
-    if changes:
-        WorkOrder.objects.filter(pk=work_order.pk).update(version=F("version") + 1)
-        work_order.refresh_from_db(fields=["version"])
-        _event(work_order, by=by, payload={"changed": changes})
-    return work_order
-
-
-@transaction.atomic
-def work_order_record_backoffice_change(
-    *,
-    record: models.Model,
-    work_order_ids: set[int],
-    by: User | None,
-    change: Callable[[], None],
-    deleting: bool = False,
-) -> None:
-    """Add, correct or delete one record of a work order (a checklist answer, a part, a photo,
-    the signature, the survey, the report) in the admin, and record it on the work order(s)
-    it belongs to (a record moved to another work order belongs to both)."""
-    locked = [_lock(pk) for pk in sorted(work_order_ids)]
-    model = type(record)
-    stored = model._default_manager.filter(pk=record.pk).first() if record.pk is not None else None
-    before = snapshot(stored) if stored is not None else None
-    change()
-    after = None if deleting else snapshot(model._default_manager.get(pk=record.pk))
-    changes = changes_between(before, after)
-    if not changes:
-        return
-    action = Action.DELETED if deleting else Action.CREATED if before is None else Action.CHANGED
-    label = f"{model._meta.verbose_name} #{record.pk if stored is None else stored.pk}"
-    for work_order in locked:
-        _event(work_order, by=by, payload={"record": label, "action": action.value, "changed": changes})
+def part_usage_price_set(*, part: PartUsage, unit_cost: Decimal | None, by: User | None) -> PartUsage:
+    """Set (or clear) the price of a part used on a visit, at any stage of its work order: a
+    part is printed unpriced ("—") on the report until the office prices it."""
+    if unit_cost is not None and not 0 <= unit_cost <= ranges.MAX_MONEY:
+        raise Invalid(f"The unit cost must be between 0 and {ranges.MAX_MONEY}.", code="cost_out_of_range")
+    # Lock order: the work order, then its records (as tickets.records: nothing is recorded on
+    # the job while it is priced).
+    _lock(part.work_order_id)
+    stored = PartUsage.objects.select_for_update().get(pk=part.pk)
+    if stored.unit_cost == unit_cost:
+        return stored
+    previous = stored.unit_cost
+    stored.unit_cost = unit_cost
+    stored.save(update_fields=["unit_cost"])
+    audit_record(
+        obj=stored,
+        action=Action.CHANGED,
+        by=by,
+        source=Source.ADMIN,
+        changes=changes_between({"unit_cost": previous}, {"unit_cost": unit_cost}),
+    )
+    return stored
 
 
 @transaction.atomic
