@@ -21,6 +21,7 @@ import argparse
 import base64
 import datetime as dt
 import http.client
+import io
 import json
 import os
 import random
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -348,7 +350,17 @@ def crowd(people: Sequence[Callable[[], object]], *, deadline: float, grace: flo
 
 # --- the technician app ----------------------------------------------------------------------------
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def _signature_png() -> bytes:
+    """A small real PNG: the server decodes a signature (tickets/records.py)."""
+    image = Image.new("L", (300, 100), 255)
+    ImageDraw.Draw(image).line([(20, 70), (120, 30), (280, 60)], fill=0, width=3)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _signature_png()
 # The event that moves a job on from each state, up to in_progress (whose next is `completed`).
 FORWARD = {"scheduled": "en_route", "dispatched": "en_route", "en_route": "arrived", "on_site": "started"}
 ADVANCING = (*FORWARD, "in_progress")
@@ -390,7 +402,8 @@ ROW = re.compile(r'<li class="tl-row" data-technician="(\d+)">')
 SHIFT = re.compile(r'<span class="muted small">\s*' + CLOCK)
 ROW_SKILL = re.compile(r'<span class="skill">(\S+) (\d+)</span>')
 JOB = re.compile(
-    r'<div class="tl-block job [^"]*status-(\w+)[^"]*" style="[^"]*"\s*title="[^"]*?' + CLOCK + r"[^\"]*\">"
+    r'<div class="tl-block job [^"]*status-(\w+)[^"]*" data-left="[^"]*" data-width="[^"]*"'
+    r'\s*title="[^"]*?' + CLOCK + r"[^\"]*\">"
     r'\s*<a href="/work-orders/(\d+)/"'
 )
 MOVE = re.compile(r'hx-get="/dispatch/work-orders/(\d+)/move/\?version=(\d+)')

@@ -35,7 +35,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "tickets.workorder": EDIT,
         "tickets.workorderevent": VIEW,
         "tickets.checklistitem": VIEW,
-        "tickets.partusage": VIEW,
+        "tickets.partusage": ("view", "change"),  # the office prices parts (tickets.backoffice)
         "tickets.attachment": VIEW,
         "tickets.signature": VIEW,
         "tickets.servicereport": VIEW,

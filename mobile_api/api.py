@@ -1,29 +1,33 @@
 """The technician app's API: `/api/mobile/v1/` with its own OpenAPI schema and docs.
 
 Every mutating call takes an `Idempotency-Key` header (mobile_api.idempotency), so the
-app can retry anything it queued while offline without doing it twice.
+app can retry anything it queued while offline without doing it twice, and may send its
+clock's reading as `Device-Time` (mobile_api.services: a wrong clock is not trusted).
+Every input is bounded in the OpenAPI schema (fieldservice.ranges): a value outside is 422.
 """
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
 from django.http import FileResponse, HttpRequest, HttpResponse
-from ninja import File, Form, NinjaAPI, Query, Status
+from ninja import File, Form, Header, NinjaAPI, Query, Status
 from ninja.files import UploadedFile
-from pydantic import TypeAdapter
+from pydantic import Field, StringConstraints, TypeAdapter
 
 from fieldservice import clock, ratelimit, roles
-from fieldservice.api import ErrorOut, install_error_handlers
+from fieldservice.api import ErrorOut, api_docs, install_error_handlers
+from fieldservice.audit import Source
 from fieldservice.errors import DomainError, Invalid
 from fieldservice.models import ApiToken
 from fieldservice.parsers import TextParser
+from fieldservice.ranges import CURSOR_LENGTH, BoundedDate, BoundedDateTime, ShortText
 from fieldservice.tokens import token_issue, token_revoke
 from mobile_api import schemas, selectors, services, sync
 from mobile_api.auth import MobileTokenAuth, TechnicianRequest
-from mobile_api.idempotency import HEADER, run_once
+from mobile_api.idempotency import HEADER, OPENAPI_PARAMETER, run_once
 from mobile_api.serializers import job_dict
 from tickets import records
 from tickets.reports import service_report_ensure
@@ -37,6 +41,7 @@ api = NinjaAPI(
         "and does nothing again. Errors are JSON: `{code, message, details}`."
     ),
     urls_namespace="api-mobile-v1",
+    docs=api_docs(),
     auth=MobileTokenAuth(),
     parser=TextParser(),
 )
@@ -46,6 +51,22 @@ ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 404, 409, 413, 4
 MAX_RANGE_DAYS = 31
 JOBS_CACHE_SECONDS = 60
 JOB_LIST = TypeAdapter(list[schemas.JobOut])
+# Every change takes an Idempotency-Key; the schema says so on each (see OPENAPI_PARAMETER).
+CHANGE: dict[str, Any] = {"openapi_extra": {"parameters": [OPENAPI_PARAMETER]}}
+SyncCursor = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=CURSOR_LENGTH, pattern=sync.CURSOR_PATTERN),
+    Field(description="The `cursor` of the previous answer, as it came"),
+]
+# The phone's clock when it sent the request (ISO 8601 with its offset).
+DeviceTime = Annotated[
+    BoundedDateTime | None,
+    Header(
+        alias="Device-Time",
+        description="The device's clock when it sent this (ISO 8601 with offset). A clock further "
+        "from the server's than the allowed skew has the change recorded at the server's time, flagged.",
+    ),
+]
 
 
 class TooManyAttempts(DomainError):
@@ -65,13 +86,19 @@ def _once(request: TechnicianRequest, handler: Any) -> Status:
 def issue_token(request: HttpRequest, payload: schemas.TokenIn) -> dict[str, Any]:
     """Exchange a technician's user name and password for a bearer token."""
     address = ratelimit.client_ip(request.META)
-    if ratelimit.login_blocked(username=payload.username, client_ip=address):
-        raise TooManyAttempts("Too many failed logins. Wait a few minutes and try again.")
-    user = authenticate(request, username=payload.username, password=payload.password)
-    if user is None or not roles.has_role(user, roles.TECHNICIAN):
-        ratelimit.login_failed(username=payload.username, client_ip=address)
-        raise _Unauthorized("Wrong user name or password, or not a technician.")
-    ratelimit.login_succeeded(username=payload.username)
+    try:
+        with ratelimit.login_attempt(
+            username=payload.username, address=address, source=Source.API
+        ) as attempt:
+            user = authenticate(request, username=payload.username, password=payload.password)
+            if user is None or not roles.has_role(user, roles.TECHNICIAN):
+                raise _Unauthorized("Wrong user name or password, or not a technician.")
+            attempt.succeeded()
+    except ratelimit.LoginRefused as refused:
+        raise TooManyAttempts(
+            "Too many failed logins. Wait and try again.",
+            details={"retry_after_seconds": refused.retry_after},
+        ) from None
     ttl = dt.timedelta(hours=settings.MOBILE_TOKEN_TTL_HOURS)
     raw, token = token_issue(user=user, kind=ApiToken.Kind.MOBILE, name="technician app", ttl=ttl)
     return {"token": raw, "expires_at": token.expires_at}
@@ -116,8 +143,8 @@ def me(request: TechnicianRequest) -> dict[str, Any]:
 @api.get("/jobs", response={200: list[schemas.JobOut], **ERRORS}, tags=["jobs"])
 def list_jobs(
     request: TechnicianRequest,
-    date_from: dt.date | None = Query(None, alias="from"),
-    date_to: dt.date | None = Query(None, alias="to"),
+    date_from: BoundedDate | None = Query(None, alias="from"),
+    date_to: BoundedDate | None = Query(None, alias="to"),
 ) -> HttpResponse:
     """My assigned jobs planned between `from` and `to` (local dates, default today), in planned order."""
     day_from = date_from or clock.today()
@@ -145,7 +172,7 @@ def get_job(request: TechnicianRequest, job_id: int) -> dict[str, Any]:
 
 
 @api.get("/sync", response={200: schemas.SyncOut, **ERRORS}, tags=["sync"])
-def pull_changes(request: TechnicianRequest, cursor: str | None = None) -> dict[str, Any]:
+def pull_changes(request: TechnicianRequest, cursor: SyncCursor | None = None) -> dict[str, Any]:
     """Every change to my jobs since `cursor` (none: all my current jobs) and the next cursor.
     A job reassigned away from me comes as `remove`."""
     user = request.auth
@@ -168,16 +195,22 @@ def pull_changes(request: TechnicianRequest, cursor: str | None = None) -> dict[
 # --- what the technician does ---------------------------------------------------------------------
 
 
-@api.post("/jobs/{int:job_id}/events", response={200: schemas.EventOut, **ERRORS}, tags=["jobs"])
-def post_event(request: TechnicianRequest, job_id: int, payload: schemas.EventIn) -> Status:
+@api.post("/jobs/{int:job_id}/events", response={200: schemas.EventOut, **ERRORS}, tags=["jobs"], **CHANGE)
+def post_event(
+    request: TechnicianRequest, job_id: int, payload: schemas.EventIn, device_time: DeviceTime = None
+) -> Status:
     """Move my job along: en_route, arrived, started, paused, resumed, completed.
     `completed` carries the resolution and may carry checklist answers, parts, a meter
     reading and the signature; if anything required is missing it is refused (422) with
-    the list, and nothing is kept."""
+    the list, and nothing is kept. An event earlier than the job's previous one is refused."""
     key = request.META.get(HEADER, "")
+    skew = services.clock_skew(device_time)
     return _once(
         request,
-        lambda: (200, services.event_apply(user=request.auth, job_id=job_id, event=payload, key=key)),
+        lambda: (
+            200,
+            services.event_apply(user=request.auth, job_id=job_id, event=payload, key=key, skew=skew),
+        ),
     )
 
 
@@ -190,59 +223,97 @@ def _record(request: TechnicianRequest, job_id: int, write: Any) -> Status:
     return _once(request, handler)
 
 
-@api.post("/jobs/{int:job_id}/checklist", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"])
-def answer_checklist(request: TechnicianRequest, job_id: int, payload: schemas.ChecklistIn) -> Status:
-    at = payload.at or clock.now()
-    services.check_device_time(at)
-    return _record(
-        request,
-        job_id,
-        lambda job: services.records_apply(job=job, user=request.auth, at=at, checklist=payload.answers),
-    )
+def _recorded_at(at: dt.datetime | None, skew: dt.timedelta | None) -> dt.datetime:
+    """When the device says a record was made (default now), if that is plausible at all."""
+    at = at or clock.now()
+    services.check_device_time(at, skew=skew)
+    return at
 
 
-@api.post("/jobs/{int:job_id}/parts", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"])
-def log_parts(request: TechnicianRequest, job_id: int, payload: schemas.PartsIn) -> Status:
-    at = payload.at or clock.now()
-    services.check_device_time(at)
-    return _record(
-        request,
-        job_id,
-        lambda job: services.records_apply(job=job, user=request.auth, at=at, parts=payload.parts),
-    )
+RECORD: dict[str, Any] = {"response": {200: schemas.JobOut, **ERRORS}, "tags": ["on-site records"], **CHANGE}
 
 
-@api.post(
-    "/jobs/{int:job_id}/meter-readings", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"]
-)
-def read_meter(request: TechnicianRequest, job_id: int, payload: schemas.MeterIn) -> Status:
-    at = payload.at or clock.now()
-    services.check_device_time(at)
-    return _record(
-        request, job_id, lambda job: services.records_apply(job=job, user=request.auth, at=at, meter=payload)
-    )
-
-
-@api.post("/jobs/{int:job_id}/signature", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"])
-def sign(request: TechnicianRequest, job_id: int, payload: schemas.SignatureRecordIn) -> Status:
-    at = payload.at or clock.now()
-    services.check_device_time(at)
-    return _record(
-        request,
-        job_id,
-        lambda job: services.records_apply(job=job, user=request.auth, at=at, signature=payload),
-    )
-
-
-@api.post("/jobs/{int:job_id}/photos", response={200: schemas.JobOut, **ERRORS}, tags=["on-site records"])
-def upload_photo(
-    request: TechnicianRequest, job_id: int, file: File[UploadedFile], caption: Form[str] = ""
+@api.post("/jobs/{int:job_id}/checklist", **RECORD)
+def answer_checklist(
+    request: TechnicianRequest, job_id: int, payload: schemas.ChecklistIn, device_time: DeviceTime = None
 ) -> Status:
-    """A photo (JPEG, PNG, WebP) or PDF, multipart; over the size limit → 413."""
+    skew = services.clock_skew(device_time)
+    at = _recorded_at(payload.at, skew)
     return _record(
         request,
         job_id,
-        lambda job: records.attachment_add(work_order=job, upload=file, caption=caption, by=request.auth),
+        lambda job: services.records_apply(
+            job=job, user=request.auth, at=at, checklist=payload.answers, skew=skew
+        ),
+    )
+
+
+@api.post("/jobs/{int:job_id}/parts", **RECORD)
+def log_parts(
+    request: TechnicianRequest, job_id: int, payload: schemas.PartsIn, device_time: DeviceTime = None
+) -> Status:
+    """Parts used, without prices: the office prices them."""
+    skew = services.clock_skew(device_time)
+    at = _recorded_at(payload.at, skew)
+    return _record(
+        request,
+        job_id,
+        lambda job: services.records_apply(job=job, user=request.auth, at=at, parts=payload.parts, skew=skew),
+    )
+
+
+@api.post("/jobs/{int:job_id}/meter-readings", **RECORD)
+def read_meter(
+    request: TechnicianRequest, job_id: int, payload: schemas.MeterIn, device_time: DeviceTime = None
+) -> Status:
+    """A meter reading. One higher than the machine could have run since the last one is kept
+    for review, not as the meter's latest reading."""
+    skew = services.clock_skew(device_time)
+    at = _recorded_at(payload.at, skew)
+    return _record(
+        request,
+        job_id,
+        lambda job: services.records_apply(job=job, user=request.auth, at=at, meter=payload, skew=skew),
+    )
+
+
+@api.post("/jobs/{int:job_id}/signature", **RECORD)
+def sign(
+    request: TechnicianRequest,
+    job_id: int,
+    payload: schemas.SignatureRecordIn,
+    device_time: DeviceTime = None,
+) -> Status:
+    skew = services.clock_skew(device_time)
+    at = _recorded_at(payload.at, skew)
+    return _record(
+        request,
+        job_id,
+        lambda job: services.records_apply(job=job, user=request.auth, at=at, signature=payload, skew=skew),
+    )
+
+
+@api.post("/jobs/{int:job_id}/photos", **RECORD)
+def upload_photo(
+    request: TechnicianRequest,
+    job_id: int,
+    file: File[UploadedFile],
+    caption: ShortText = Form(""),
+    at: BoundedDateTime | None = Form(None, description="When it was taken on the device; default now"),
+    device_time: DeviceTime = None,
+) -> Status:
+    """A photo (JPEG, PNG, WebP) or PDF, multipart; over the size limit → 413. A photo is
+    stored as a JPEG of bounded size; one of too many pixels, or past the job's number of
+    photos, is refused (422), and nothing of a refused upload is kept. The app's own photos
+    carry no EXIF (it shrinks them first): `at` is their capture time, as for other records."""
+    skew = services.clock_skew(device_time)
+    taken = _recorded_at(at, skew)
+    return _record(
+        request,
+        job_id,
+        lambda job: records.attachment_add(
+            work_order=job, upload=file, caption=caption, by=request.auth, at=taken, clock_skew=skew
+        ),
     )
 
 

@@ -18,12 +18,22 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.http import HttpRequest
 
-from fieldservice import clock
+from fieldservice import clock, ranges
 from fieldservice.errors import DomainError, Invalid
 from mobile_api.models import IdempotencyRecord
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
-MAX_KEY_LENGTH = 100
+MAX_KEY_LENGTH = ranges.IDEMPOTENCY_KEY_LENGTH
+# The header as the OpenAPI schema states it on every call that takes it, for generated
+# clients and fuzzers. Checked by hand in `run_once`, which names it in its refusal.
+OPENAPI_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": True,
+    "description": "A key of your choosing, new for each change: a retry with the same key "
+    "returns the first answer and does nothing again.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"},
+}
 
 
 def request_fingerprint(request: HttpRequest) -> str:
@@ -56,6 +66,7 @@ def run_once(request: HttpRequest, user: User, handler: Callable[[], tuple[int, 
         raise Invalid(
             f"Send an Idempotency-Key header (1 to {MAX_KEY_LENGTH} characters) with every change.",
             code="idempotency_key_required",
+            details={"field": "Idempotency-Key"},
         )
     fingerprint = request_fingerprint(request)
     with transaction.atomic():

@@ -1,4 +1,9 @@
-"""What the technician app sends and receives."""
+"""What the technician app sends and receives.
+
+Every input is bounded here, from fieldservice.ranges, so the OpenAPI schema states each
+limit and a value outside it is a 422 naming the field, never a 500 from the database. The
+app takes the same limits from its page (mobile_api.views.app_limits) for its `maxlength`s.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,24 @@ from ninja import Field, Schema
 from pydantic import StringConstraints
 
 from assets.models import MeterReading
-from tickets.models import WorkOrder
-from tickets.schemas import ChecklistItemOut, PartOut
+from fieldservice.ranges import (
+    CODE_LENGTH,
+    NAME_LENGTH,
+    BoundedDateTime,
+    Code,
+    LongText,
+    Measurement,
+    MeterValue,
+    Position,
+    Quantity,
+    ShortText,
+    Version,
+)
+from tickets.models import WorkOrder, WorkOrderEvent
+from tickets.schemas import ChecklistItemOut
 
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+SignerName = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LENGTH, strip_whitespace=True)]
+PartNumber = Annotated[str, StringConstraints(min_length=1, max_length=CODE_LENGTH, strip_whitespace=True)]
 
 
 class TokenIn(Schema):
@@ -103,6 +122,14 @@ class EquipmentOut(Schema):
     )
 
 
+class PartOut(Schema):
+    part_number: str
+    description: str
+    quantity: Decimal
+    unit_cost: Decimal | None = Field(..., description="Set by the office; none until it prices the part")
+    currency: str
+
+
 class AttachmentOut(Schema):
     id: int
     kind: str
@@ -160,32 +187,32 @@ class SyncOut(Schema):
 
 
 class ChecklistAnswerIn(Schema):
-    position: int = Field(..., ge=1)
+    position: Position
     result: Literal["", "pass", "fail", "na"] = ""
-    value: Decimal | None = Field(None, max_digits=14, decimal_places=4)
-    text: str = Field("", max_length=2000)
+    value: Measurement | None = None
+    text: LongText = ""
 
 
 class PartIn(Schema):
-    part_number: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-    description: str = Field("", max_length=200)
-    quantity: Decimal = Field(..., gt=0, max_digits=10, decimal_places=3)
-    unit_cost: Decimal = Field(Decimal(0), ge=0, max_digits=12, decimal_places=2)
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
+    """A part used. No price: prices come from the office, never the phone."""
+
+    part_number: PartNumber
+    description: ShortText = ""
+    quantity: Quantity
 
 
 class MeterReadingIn(Schema):
     kind: Literal["operating_hours", "cycles"] = "operating_hours"
-    value: Decimal = Field(..., ge=0, max_digits=14, decimal_places=2)
+    value: MeterValue
 
 
 class SignatureIn(Schema):
     png_base64: Annotated[str, StringConstraints(min_length=8, max_length=1_000_000)]
-    signer_name: Text200
+    signer_name: SignerName
 
 
 class RecordAt(Schema):
-    at: dt.datetime | None = Field(None, description="When it happened on the device; default now")
+    at: BoundedDateTime | None = Field(None, description="When it happened on the device; default now")
 
 
 class ChecklistIn(RecordAt):
@@ -209,12 +236,12 @@ EventType = Literal["en_route", "arrived", "started", "paused", "resumed", "comp
 
 class EventIn(Schema):
     type: EventType
-    at: dt.datetime
-    version: int = Field(..., ge=1, description="The job's version when the technician acted")
+    at: BoundedDateTime = Field(..., description="When it happened, by the device's clock")
+    version: Version = Field(..., description="The job's version when the technician acted")
     location: LatLon | None = None
-    reason: str = Field("", max_length=500, description="For `paused`")
-    resolution: str = Field("", max_length=5000, description="For `completed`")
-    resolution_code: str = Field("", max_length=40)
+    reason: ShortText = Field("", description="For `paused`")
+    resolution: LongText = Field("", description="For `completed`")
+    resolution_code: Code = ""
     checklist: list[ChecklistAnswerIn] = Field(default_factory=list, max_length=200)
     parts: list[PartIn] = Field(default_factory=list, max_length=100)
     meter_reading: MeterReadingIn | None = None
@@ -225,5 +252,10 @@ class EventOut(Schema):
     applied: bool
     note: str
     flagged: bool
+    flag_reason: str = Field(
+        ...,
+        description="Why it is flagged for the office to review: "
+        f"{', '.join(WorkOrderEvent.FlagReason.values)}; empty when it is not",
+    )
     distance_from_site_m: float | None
     job: JobOut

@@ -10,6 +10,11 @@ Rules for a queued event (the app sends the job's version as it saw it):
 * The app may skip steps (no "en route" tapped): forward steps on the way are applied at
   the event's time. An event for a step the job has already passed changes nothing; it is
   kept in the audit trail as a note and answered 200 with applied=false.
+
+Times are the phone's. The app sends its clock's reading with every change (the Device-Time
+header); a phone whose clock is off by more than MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES has what
+it sends recorded at our time and flagged, and the order of a job's events is checked, by
+tickets.services.event_time, which every other face goes through too.
 """
 
 from __future__ import annotations
@@ -85,12 +90,22 @@ def _forward_steps(job: WorkOrder, target: str) -> list[str] | None:
     return FORWARD[here + 1 : there + 1]
 
 
-def check_device_time(at: dt.datetime) -> None:
+def clock_skew(device_time: dt.datetime | None) -> dt.timedelta | None:
+    """How far the phone's clock is ahead of ours (behind: negative), from the Device-Time it
+    sent; None when it sent none (an older app, a script)."""
+    return None if device_time is None else device_time - clock.now()
+
+
+def check_device_time(at: dt.datetime, *, skew: dt.timedelta | None = None) -> None:
     """A queued action's time must be plausible: not older than the offline allowance, not
-    in the future beyond clock skew (a phone with a wrong clock would corrupt the timeline)."""
+    in the future beyond clock skew (a phone with a wrong clock would corrupt the timeline).
+    From a phone whose clock is known to be wrong the time is not used at all (the services
+    record such actions at our time, flagged), so it is not judged here either."""
+    if skew is not None and abs(skew) > services.clock_skew_allowance():
+        return
     now = clock.now()
     oldest = now - dt.timedelta(days=settings.MOBILE_EVENT_MAX_AGE_DAYS)
-    latest = now + dt.timedelta(minutes=settings.MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES)
+    latest = now + services.clock_skew_allowance()
     if not oldest <= at <= latest:
         raise Invalid(
             f"The time {at.isoformat()} is not plausible: check the phone's clock.",
@@ -99,8 +114,10 @@ def check_device_time(at: dt.datetime) -> None:
         )
 
 
-def event_apply(*, user: User, job_id: int, event: schemas.EventIn, key: str) -> dict[str, Any]:
-    check_device_time(event.at)
+def event_apply(
+    *, user: User, job_id: int, event: schemas.EventIn, key: str, skew: dt.timedelta | None = None
+) -> dict[str, Any]:
+    check_device_time(event.at, skew=skew)
     job = _mine_or_conflict(user=user, job_id=job_id)
     audit_key = f"mobile:{user.pk}:{key}"
     # A stale version is allowed when the move is still legal; the services then check
@@ -120,7 +137,9 @@ def event_apply(*, user: User, job_id: int, event: schemas.EventIn, key: str) ->
         for state in steps or []:
             last = state == steps[-1]  # type: ignore[index]
             extra = {"location": _point(event.location), "idempotency_key": audit_key} if last else {}
-            job = STEP_SERVICES[state](work_order=job, version=version, by=user, at=event.at, **extra)
+            job = STEP_SERVICES[state](
+                work_order=job, version=version, by=user, at=event.at, clock_skew=skew, **extra
+            )
             version = job.version
     elif event.type == "paused":
         if job.status != Status.IN_PROGRESS:
@@ -132,25 +151,27 @@ def event_apply(*, user: User, job_id: int, event: schemas.EventIn, key: str) ->
             idempotency_key=audit_key,
             by=user,
             at=event.at,
+            clock_skew=skew,
         )
     elif event.type == "resumed":
         if job.status != Status.ON_HOLD:
             _refuse(job, event)
         services.work_order_resume(
-            work_order=job, version=version, idempotency_key=audit_key, by=user, at=event.at
+            work_order=job, version=version, idempotency_key=audit_key, by=user, at=event.at, clock_skew=skew
         )
     else:
-        _complete(job, event, user=user, key=audit_key)
+        _complete(job, event, user=user, key=audit_key, skew=skew)
     fresh = selectors.my_job(user=user, job_id=job_id)
     arrival = (
         WorkOrderEvent.objects.filter(idempotency_key=audit_key)
-        .values("flagged", "distance_from_site_m")
+        .values("flagged", "flag_reason", "distance_from_site_m")
         .first()
     )
     return {
         "applied": applied,
         "note": note,
         "flagged": bool(arrival and arrival["flagged"]),
+        "flag_reason": arrival["flag_reason"] if arrival else "",
         "distance_from_site_m": arrival["distance_from_site_m"] if arrival else None,
         "job": job_dict(fresh),
     }
@@ -176,15 +197,21 @@ def _note_late_event(job: WorkOrder, event: schemas.EventIn, *, user: User, key:
     )
 
 
-def _complete(job: WorkOrder, event: schemas.EventIn, *, user: User, key: str) -> None:
+def _complete(
+    job: WorkOrder, event: schemas.EventIn, *, user: User, key: str, skew: dt.timedelta | None
+) -> None:
     """Records carried by the `completed` event are written, then the job is completed; if
     anything is missing, nothing is kept and the answer lists what is missing."""
     # The technician may tap "complete" without "start work" or "resume": those steps are
     # implied, at the completion's time, as for the other skipped forward steps.
     if job.status == Status.ON_SITE:
-        job = services.work_order_start_work(work_order=job, by=user, version=job.version, at=event.at)
+        job = services.work_order_start_work(
+            work_order=job, by=user, version=job.version, at=event.at, clock_skew=skew
+        )
     if job.status == Status.ON_HOLD:
-        job = services.work_order_resume(work_order=job, by=user, version=job.version, at=event.at)
+        job = services.work_order_resume(
+            work_order=job, by=user, version=job.version, at=event.at, clock_skew=skew
+        )
     if job.status != Status.IN_PROGRESS:
         _refuse(job, event)
     # All of this runs in the idempotent call's transaction: a refusal undoes it all.
@@ -196,6 +223,7 @@ def _complete(job: WorkOrder, event: schemas.EventIn, *, user: User, key: str) -
         parts=event.parts,
         meter=event.meter_reading,
         signature=event.signature,
+        skew=skew,
     )
     services.work_order_complete(
         work_order=job,
@@ -206,6 +234,7 @@ def _complete(job: WorkOrder, event: schemas.EventIn, *, user: User, key: str) -
         at=event.at,
         location=_point(event.location),
         idempotency_key=key,
+        clock_skew=skew,
     )
 
 
@@ -225,16 +254,23 @@ def records_apply(
     parts: list[schemas.PartIn] = (),  # type: ignore[assignment]
     meter: schemas.MeterReadingIn | None = None,
     signature: schemas.SignatureIn | None = None,
+    skew: dt.timedelta | None = None,
 ) -> None:
+    """The on-site records the app sends, one service call each. A part carries no price:
+    the phone never sets one (tickets.records.part_record)."""
     for answer in checklist:
-        records.checklist_answer(work_order=job, by=user, at=at, **answer.dict())
+        records.checklist_answer(work_order=job, by=user, at=at, clock_skew=skew, **answer.dict())
     for part in parts:
-        records.part_record(work_order=job, by=user, at=at, **part.dict())
+        records.part_record(work_order=job, by=user, at=at, clock_skew=skew, **part.dict())
     if meter is not None:
-        records.meter_reading_record(work_order=job, kind=meter.kind, value=meter.value, by=user, at=at)
+        records.meter_reading_record(
+            work_order=job, kind=meter.kind, value=meter.value, by=user, at=at, clock_skew=skew
+        )
     if signature is not None:
         png = decode_png(signature.png_base64)
-        records.signature_capture(work_order=job, png=png, signer_name=signature.signer_name, by=user, at=at)
+        records.signature_capture(
+            work_order=job, png=png, signer_name=signature.signer_name, by=user, at=at, clock_skew=skew
+        )
 
 
 def job_for_records(*, user: User, job_id: int) -> WorkOrder:

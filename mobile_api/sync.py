@@ -20,11 +20,16 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
-from fieldservice import clock
+from fieldservice import clock, ranges
 from fieldservice.errors import Invalid
 
-SNAPSHOT_FORMAT = re.compile(r"^\d+:\d+:(\d+(,\d+)*)?$")
-CURSOR_FORMAT = re.compile(r"^(?P<snapshot>\d+:\d+:(\d+(,\d+)*)?)@(?P<taken>\d+)$")
+CURSOR_FORMAT = re.compile(
+    r"^(?P<xmin>\d{1,19}):(?P<xmax>\d{1,19}):(?P<xip>\d{1,19}(,\d{1,19})*)?@(?P<taken>\d{1,12})$"
+)
+# What the API accepts as a cursor before decoding it (stated in its OpenAPI schema).
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+# Transaction ids as pg_snapshot holds them and the change log stores them (bigint).
+MAX_TXID = 2**63 - 1
 
 
 def encode_cursor(snapshot: str, *, taken: dt.datetime) -> str:
@@ -35,14 +40,39 @@ def encode_cursor(snapshot: str, *, taken: dt.datetime) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[str, dt.datetime]:
+    """The snapshot and time in a cursor, or Invalid: a cursor is the app's to hand back, but
+    one made up must be refused here, not by PostgreSQL or the date arithmetic (a 500). So the
+    snapshot is checked as pg_snapshot's input is (0 < xmin <= xip... < xmax, in order) and
+    the time against the range of every date-time."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except ValueError:  # not base64, not ASCII, or not UTF-8 inside
         raw = ""
     found = CURSOR_FORMAT.match(raw)
-    if found is None:
-        raise Invalid("The sync cursor is not valid: start again without one.", code="invalid_cursor")
-    return found["snapshot"], dt.datetime.fromtimestamp(int(found["taken"]), tz=dt.UTC)
+    if found is None or not _snapshot_valid(found):
+        raise _invalid_cursor()
+    taken = int(found["taken"])
+    if not ranges.EARLIEST_DATETIME.timestamp() <= taken <= ranges.LATEST_DATETIME.timestamp():
+        raise _invalid_cursor()
+    return raw.partition("@")[0], dt.datetime.fromtimestamp(taken, tz=dt.UTC)
+
+
+def _snapshot_valid(found: re.Match[str]) -> bool:
+    xmin, xmax = int(found["xmin"]), int(found["xmax"])
+    running = [int(txid) for txid in found["xip"].split(",")] if found["xip"] else []
+    return (
+        0 < xmin <= xmax <= MAX_TXID
+        and all(xmin <= txid < xmax for txid in running)
+        and running == sorted(running)
+    )
+
+
+def _invalid_cursor() -> Invalid:
+    return Invalid(
+        "The sync cursor is not valid: start again without one.",
+        code="invalid_cursor",
+        details={"field": "cursor"},
+    )
 
 
 def change_log_horizon() -> dt.datetime:

@@ -9,6 +9,7 @@ installs a new worker and drops the old cache; an unchanged deploy keeps the pho
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from fieldservice import ranges
 
 # The shell: everything the app needs to start with no signal.
 APP_FILES = (
@@ -35,6 +38,25 @@ APP_FILES = (
 
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "mobile_api"
+
+
+def app_limits() -> dict[str, object]:
+    """The bounds the API puts on what the app sends (fieldservice.ranges, as mobile_api.schemas
+    uses them), for the app's `maxlength`s and `max`es: the page carries them, so the phone
+    has them with no signal and a field never takes what the server would refuse."""
+    return {
+        "caption": ranges.SHORT_TEXT_LENGTH,
+        "signerName": ranges.NAME_LENGTH,
+        "partNumber": ranges.CODE_LENGTH,
+        "partDescription": ranges.SHORT_TEXT_LENGTH,
+        "quantity": str(ranges.MAX_QUANTITY),
+        "checklistText": ranges.LONG_TEXT_LENGTH,
+        "measurement": str(ranges.MAX_MEASUREMENT),
+        "meter": str(ranges.MAX_METER_VALUE),
+        "resolution": ranges.LONG_TEXT_LENGTH,
+        "reason": ranges.SHORT_TEXT_LENGTH,
+        "photos": settings.MAX_PHOTOS_PER_WORK_ORDER,
+    }
 
 
 def app_version() -> str:
@@ -59,11 +81,16 @@ def _digest_of_app_files() -> str:
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.read_bytes())
+    digest.update(_limits_json().encode())  # new limits are a new shell, as a new file is
     return digest.hexdigest()[:12]
 
 
+def _limits_json() -> str:
+    return json.dumps(app_limits(), sort_keys=True)
+
+
 def _app_context() -> dict[str, object]:
-    return {"version": app_version(), "files": [static(name) for name in APP_FILES]}
+    return {"version": app_version(), "files": [static(name) for name in APP_FILES], "limits": _limits_json()}
 
 
 @require_GET

@@ -94,7 +94,7 @@ class WorkOrder(TimestampedModel):
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
-    resolution_code = models.CharField(_("resolution code"), max_length=40, blank=True)
+    resolution_code = models.CharField(_("resolution code"), max_length=64, blank=True)
     first_time_fix = models.BooleanField(_("first-time fix"), null=True, blank=True)
     # Optimistic concurrency: every change bumps it; a writer holding an older one gets 409.
     version = models.PositiveIntegerField(default=1)
@@ -184,6 +184,13 @@ class WorkOrderEvent(models.Model):
         REPORT_SENT = "report_sent", _("Service report sent")
         NOTE = "note", _("Note")
 
+    class FlagReason(models.TextChoices):
+        """Why an event was kept but flagged for the office to review."""
+
+        FAR_FROM_SITE = "far_from_site", _("Far from the site")
+        DEVICE_CLOCK = "device_clock", _("Phone clock wrong")
+        METER_JUMP = "meter_jump", _("Implausible meter reading")
+
     work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(_("type"), max_length=24, choices=Type.choices)
     from_status = models.CharField(max_length=16, blank=True)
@@ -198,6 +205,10 @@ class WorkOrderEvent(models.Model):
     # Arrived far from the site (metres); set by the arrival check.
     distance_from_site_m = models.FloatField(null=True, blank=True)
     flagged = models.BooleanField(default=False)
+    # Why it is flagged (empty when it is not); the details are in the payload.
+    flag_reason = models.CharField(
+        _("flag reason"), max_length=16, choices=FlagReason.choices, blank=True, default=""
+    )
     payload = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     idempotency_key = models.CharField(max_length=100, unique=True, null=True, blank=True)
 
@@ -257,7 +268,9 @@ class PartUsage(models.Model):
     part_number = models.CharField(_("part number"), max_length=64)
     description = models.CharField(_("description"), max_length=200, blank=True)
     quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=3)
-    unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=2)
+    # Set by the office (the dispatcher, the admin; a parts catalogue once there is one), never
+    # by the technician's phone: NULL until priced, printed as "—" on the customer's report.
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=2, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     recorded_at = models.DateTimeField(_("recorded at"))
     recorded_by = models.ForeignKey(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,6 +33,9 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from fieldservice import clock
 from tickets.models import Attachment, ChecklistItem, PartUsage, WorkOrder
 
+# WeasyPrint decodes the signature with Pillow, and photos are decoded here: an image over twice
+# the cap (one stored before uploads were checked) fails alone; the report goes out without it.
+Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS
 STORAGE_SCHEME = "fieldservice-storage"
 # Photos are embedded as thumbnails this many pixels on the long side: enough to print
 # sharply at the report's 60 mm width, and it keeps a report with a dozen 10 MB phone
@@ -49,9 +53,18 @@ def _storage_url(name: str, *, thumbnail: bool) -> str:
 
 
 def _thumbnail(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as image:
-        # draft() lets the JPEG decoder downscale while decoding: much faster on phone photos.
-        image.draft("RGB", (THUMBNAIL_MAX_PX, THUMBNAIL_MAX_PX))
+    with warnings.catch_warnings():  # Pillow warns of what is refused just below
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        opened = Image.open(io.BytesIO(data))
+    with opened as image:
+        width, height = image.size
+        if width * height > settings.MAX_IMAGE_PIXELS:
+            raise ValueError(f"A {width} × {height} image is too large to print")
+        # draft() lets the JPEG decoder downscale while decoding (by 2, 4 or 8): much faster on
+        # phone photos. Asked for the thumbnail's own size, not a square box around it, so a
+        # 4:3 photo of 1600 px is decoded at 800 × 600 rather than in full.
+        scale = min(1.0, THUMBNAIL_MAX_PX / max(width, height))
+        image.draft("RGB", (max(1, round(width * scale)), max(1, round(height * scale))))
         upright = ImageOps.exif_transpose(image)
         upright.thumbnail((THUMBNAIL_MAX_PX, THUMBNAIL_MAX_PX))
         out = io.BytesIO()
@@ -96,12 +109,22 @@ class SlaResult:
 
 @dataclass(frozen=True)
 class PartLine:
+    """A part on the report; unpriced (None) until the office prices it: never 0.00."""
+
     part_number: str
     description: str
     quantity: str
-    unit_cost: Decimal
-    line_total: Decimal
+    unit_cost: Decimal | None
+    line_total: Decimal | None
     currency: str
+
+
+@dataclass(frozen=True)
+class PartTotal:
+    currency: str
+    amount: Decimal
+    # Some parts in this currency have no price yet: the amount is of the priced ones only.
+    partial: bool
 
 
 def _quantity(value: Decimal) -> str:
@@ -147,14 +170,22 @@ def _context(work_order: WorkOrder, *, language: str) -> dict[str, Any]:
             description=part.description,
             quantity=_quantity(part.quantity),
             unit_cost=part.unit_cost,
-            line_total=(part.quantity * part.unit_cost).quantize(CENT),
+            line_total=None if part.unit_cost is None else (part.quantity * part.unit_cost).quantize(CENT),
             currency=part.currency,
         )
         for part in work_order.parts.all()
     ]
     totals: dict[str, Decimal] = defaultdict(Decimal)
+    unpriced: set[str] = set()
     for line in parts:
-        totals[line.currency] += line.line_total
+        if line.line_total is None:
+            unpriced.add(line.currency)
+        else:
+            totals[line.currency] += line.line_total
+    part_totals = [
+        PartTotal(currency, amount, partial=currency in unpriced)
+        for currency, amount in sorted(totals.items())
+    ]
     signature = getattr(work_order, "signature", None)
     technician = work_order.assigned_technician
     return {
@@ -167,7 +198,7 @@ def _context(work_order: WorkOrder, *, language: str) -> dict[str, Any]:
         "time_on_site": _duration(work_order.arrived_at, work_order.completed_at),
         "checklist": list(work_order.checklist.all()),
         "parts": parts,
-        "part_totals": sorted(totals.items()),
+        "part_totals": part_totals,
         "photos": [
             {"url": _storage_url(photo.file.name, thumbnail=True), "caption": photo.caption}
             for photo in work_order.photos  # type: ignore[attr-defined]  # Prefetch to_attr

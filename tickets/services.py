@@ -11,6 +11,10 @@ Lock order across the project: technician → work order → contract. The lock 
 no-key kind: it excludes other writers of the row but not the foreign-key checks of rows
 inserted elsewhere that point at it (events, records), which a plain FOR UPDATE would block
 until commit, and which deadlocked under load.
+
+A move's time may come from a technician's phone, hours late: `event_time` keeps it from
+preceding the work order's previous move and from the future, and does not trust a phone
+whose clock is wrong, so no face can rewrite the SLA history with a backdated event.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -128,6 +133,7 @@ def _record(
     location: Point | None = None,
     payload: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
+    flag_reason: str = "",
 ) -> WorkOrderEvent:
     return WorkOrderEvent.objects.create(
         work_order=work_order,
@@ -139,7 +145,99 @@ def _record(
         location=location,
         payload=payload or {},
         idempotency_key=idempotency_key,
+        flagged=bool(flag_reason),
+        flag_reason=flag_reason,
     )
+
+
+# --- when something happened ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventTime:
+    """The time an event is recorded at, and why it is flagged (with what the device said)
+    when that is not the time the device reported."""
+
+    at: dt.datetime
+    flag_reason: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def clock_skew_allowance() -> dt.timedelta:
+    return dt.timedelta(minutes=settings.MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES)
+
+
+def event_time(
+    *,
+    work_order: WorkOrder,
+    at: dt.datetime | None,
+    after: dt.datetime,
+    after_what: str,
+    clock_skew: dt.timedelta | None = None,
+) -> EventTime:
+    """When to record an event that a device reports at `at` (None: now, by our clock) on a
+    work order whose previous event (its creation, dispatch, last move, or the arrival for
+    on-site records) was at `after`. Every face (the app, the APIs, the admin) goes through
+    here, so a backdated event cannot rewrite the SLA history:
+
+    * A device whose clock was further from ours than MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES when
+      it sent the event (`clock_skew`: its clock minus ours) is not trusted. The event is
+      recorded at the time we received it, which it cannot have happened after, and flagged
+      for review with what the device said: a wrong clock never moves an SLA result.
+    * Otherwise the time must not be before `after` nor after now, each by more than the same
+      allowance (Invalid). Within the allowance, a time before `after` is recorded at `after`:
+      the timeline stays in order, and a start never follows its end.
+    """
+    now = clock.now()
+    allowance = clock_skew_allowance()
+    if clock_skew is not None and abs(clock_skew) > allowance:
+        said = {"at": at, "skew_minutes": round(clock_skew.total_seconds() / 60)}
+        return EventTime(
+            max(now, after),
+            flag_reason=WorkOrderEvent.FlagReason.DEVICE_CLOCK,
+            payload={"device_clock": said},
+        )
+    if at is None:
+        return EventTime(max(now, after))
+    if at > now + allowance:
+        raise Invalid(
+            f"The time {at.isoformat()} is in the future: check the phone's clock.",
+            code="implausible_time",
+            details={"at": at, "latest": now + allowance},
+        )
+    if at < after - allowance:
+        raise Invalid(
+            f"{work_order.number}: the time {at.isoformat()} is before {after_what} "
+            f"({after.isoformat()}). Check the phone's clock.",
+            code="event_out_of_order",
+            details={"at": at, "earliest": after - allowance, "previous": {"what": after_what, "at": after}},
+        )
+    if at < after:
+        return EventTime(after, payload={"device_at": at})
+    return EventTime(at)
+
+
+def _last_move(work_order: WorkOrder) -> tuple[dt.datetime, str]:
+    """When the work order was created or last changed status, and which it was: what the next
+    move may not precede. Edits and reassignments are not moves: a dispatcher's change of
+    title while the technician is offline must not make the technician's actions late."""
+    latest = (
+        WorkOrderEvent.objects.filter(
+            work_order_id=work_order.pk, type__in=(EventType.CREATED, EventType.STATUS_CHANGED)
+        )
+        .order_by("-at", "-pk")
+        .values_list("at", "type", "to_status")
+        .first()
+    )
+    if latest is None or latest[0] < work_order.created_at:
+        return work_order.created_at, "its creation"
+    at, type, status = latest
+    return at, "its creation" if type == EventType.CREATED else f"its move to {status}"
+
+
+def _move_time(work_order: WorkOrder, at: dt.datetime | None, clock_skew: dt.timedelta | None) -> EventTime:
+    after, what = _last_move(work_order)
+    return event_time(work_order=work_order, at=at, after=after, after_what=what, clock_skew=clock_skew)
 
 
 def _lock(work_order: WorkOrder, version: int | None) -> WorkOrder:
@@ -182,6 +280,7 @@ def _move(
     location: Point | None = None,
     payload: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
+    flag_reason: str = "",
 ) -> WorkOrderEvent:
     _check_transition(work_order, to)
     from_status = work_order.status
@@ -200,6 +299,7 @@ def _move(
         location=location,
         payload=payload,
         idempotency_key=idempotency_key,
+        flag_reason=flag_reason,
     )
 
 
@@ -369,30 +469,30 @@ def work_order_schedule(
 ) -> WorkOrder:
     """Assign a technician and planned times. On a scheduled or dispatched job it reassigns:
     a dispatched job goes back to scheduled, since the new technician has not received it."""
-    at = at or clock.now()
     if planned_end <= planned_start:
         raise Invalid("The planned end must be after the planned start.", code="planned_ordered")
     locked = _lock(work_order, version)
+    if locked.status not in (Status.NEW, Status.SCHEDULED, Status.DISPATCHED):
+        raise Conflict(
+            f"{locked.number} is {locked.status}: it can only be (re)scheduled before the technician leaves.",
+            code="illegal_transition",
+            details={"current": locked.status, "requested": Status.SCHEDULED},
+        )
+    at = _move_time(locked, at, None).at
     fields = {
         "assigned_technician": _technician_user(technician),
         "planned_start": planned_start,
         "planned_end": planned_end,
     }
     payload = {"technician": technician.get_username(), "planned_start": planned_start, "reason": reason}
-    if locked.status in (Status.NEW, Status.DISPATCHED):
-        _move(locked, Status.SCHEDULED, by=by, at=at, fields=fields, payload=payload)
-    elif locked.status == Status.SCHEDULED:
+    if locked.status == Status.SCHEDULED:
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.version += 1
         locked.save(update_fields=[*fields, "version", "updated_at"])
         _record(locked, EventType.ASSIGNED, by=by, at=at, payload=payload)
     else:
-        raise Conflict(
-            f"{locked.number} is {locked.status}: it can only be (re)scheduled before the technician leaves.",
-            code="illegal_transition",
-            details={"current": locked.status, "requested": Status.SCHEDULED},
-        )
+        _move(locked, Status.SCHEDULED, by=by, at=at, fields=fields, payload=payload)
     return locked
 
 
@@ -430,20 +530,22 @@ def _simple(
         location: Point | None = None,
         payload: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        clock_skew: dt.timedelta | None = None,
     ) -> WorkOrder:
-        at = at or clock.now()
         locked = _lock(work_order, version)
         _require_from(locked, to, sources)
-        fields = {name: at for name in fields_at if getattr(locked, name) is None}
+        when = _move_time(locked, at, clock_skew)
+        fields = {name: when.at for name in fields_at if getattr(locked, name) is None}
         _move(
             locked,
             to,
             by=by,
-            at=at,
+            at=when.at,
             fields=fields,
             location=location,
-            payload=payload,
+            payload={**(payload or {}), **when.payload},
             idempotency_key=idempotency_key,
+            flag_reason=when.flag_reason,
         )
         return locked
 
@@ -488,21 +590,24 @@ def work_order_arrive(
     at: dt.datetime | None = None,
     location: Point | None = None,
     idempotency_key: str | None = None,
+    clock_skew: dt.timedelta | None = None,
 ) -> WorkOrder:
     """The technician is on site, which meets the response SLA (an on-site promise). An
     arrival reported far from the site (PostGIS distance) is accepted but flagged."""
-    at = at or clock.now()
     locked = _lock(work_order, version)
     _require_from(locked, Status.ON_SITE, (Status.EN_ROUTE,))
-    fields = {"arrived_at": at, "responded_at": locked.responded_at or at}
+    when = _move_time(locked, at, clock_skew)
+    fields = {"arrived_at": when.at, "responded_at": locked.responded_at or when.at}
     event = _move(
         locked,
         Status.ON_SITE,
         by=by,
-        at=at,
+        at=when.at,
         fields=fields,
         location=location,
+        payload=when.payload,
         idempotency_key=idempotency_key,
+        flag_reason=when.flag_reason,
     )
     if location is not None:
         metres = (
@@ -513,8 +618,9 @@ def work_order_arrive(
             .m
         )
         event.distance_from_site_m = metres
-        event.flagged = metres > settings.ARRIVAL_MAX_DISTANCE_M
-        event.save(update_fields=["distance_from_site_m", "flagged"])
+        if metres > settings.ARRIVAL_MAX_DISTANCE_M and not event.flagged:
+            event.flagged, event.flag_reason = True, WorkOrderEvent.FlagReason.FAR_FROM_SITE
+        event.save(update_fields=["distance_from_site_m", "flagged", "flag_reason"])
     _record_breach_if_late(locked, "response", due=locked.sla_response_due, at=fields["responded_at"])
     return locked
 
@@ -528,18 +634,21 @@ def work_order_hold(
     reason: str,
     at: dt.datetime | None = None,
     idempotency_key: str | None = None,
+    clock_skew: dt.timedelta | None = None,
 ) -> WorkOrder:
     """Pause the work (waiting for parts, customer): the resolution clock stops."""
-    at = at or clock.now()
     locked = _lock(work_order, version)
+    _check_transition(locked, Status.ON_HOLD)
+    when = _move_time(locked, at, clock_skew)
     _move(
         locked,
         Status.ON_HOLD,
         by=by,
-        at=at,
-        fields={"on_hold_since": at},
-        payload={"reason": reason},
+        at=when.at,
+        fields={"on_hold_since": when.at},
+        payload={"reason": reason, **when.payload},
         idempotency_key=idempotency_key,
+        flag_reason=when.flag_reason,
     )
     return locked
 
@@ -552,18 +661,28 @@ def work_order_resume(
     version: int | None,
     at: dt.datetime | None = None,
     idempotency_key: str | None = None,
+    clock_skew: dt.timedelta | None = None,
 ) -> WorkOrder:
     """Resume after a hold: the resolution due time moves by the working time spent on hold."""
-    at = at or clock.now()
     locked = _lock(work_order, version)
     _require_from(locked, Status.IN_PROGRESS, (Status.ON_HOLD,))
+    when = _move_time(locked, at, clock_skew)
     fields: dict[str, Any] = {"on_hold_since": None}
     if locked.on_hold_since is not None and locked.sla_resolution_due is not None:
         calendar = _sla_calendar(locked)
-        paused = calendar.minutes_between(locked.on_hold_since, at)
+        paused = calendar.minutes_between(locked.on_hold_since, when.at)
         fields["sla_paused_minutes"] = locked.sla_paused_minutes + round(paused)
         fields["sla_resolution_due"] = calendar.add(locked.sla_resolution_due, paused)
-    _move(locked, Status.IN_PROGRESS, by=by, at=at, fields=fields, idempotency_key=idempotency_key)
+    _move(
+        locked,
+        Status.IN_PROGRESS,
+        by=by,
+        at=when.at,
+        fields=fields,
+        payload=when.payload,
+        idempotency_key=idempotency_key,
+        flag_reason=when.flag_reason,
+    )
     return locked
 
 
@@ -594,12 +713,14 @@ def work_order_complete(
     at: dt.datetime | None = None,
     location: Point | None = None,
     idempotency_key: str | None = None,
+    clock_skew: dt.timedelta | None = None,
 ) -> WorkOrder:
     """Finish the job. Refused with the list of what is missing; on success the service
     report is generated and sent after the transaction commits."""
-    at = at or clock.now()
     locked = _lock(work_order, version)
     _check_transition(locked, Status.COMPLETED)
+    when = _move_time(locked, at, clock_skew)
+    at = when.at
     missing = completion_missing(locked, resolution=resolution)
     if missing:
         raise Invalid(
@@ -621,7 +742,9 @@ def work_order_complete(
         at=at,
         fields=fields,
         location=location,
+        payload=when.payload,
         idempotency_key=idempotency_key,
+        flag_reason=when.flag_reason,
     )
     _record_breach_if_late(locked, "resolution", due=locked.sla_resolution_due, at=at)
     transaction.on_commit(lambda: _enqueue_service_report(locked.pk))

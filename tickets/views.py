@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from fieldservice import clock, roles
+from fieldservice import clock, ranges, roles
 from fieldservice.errors import NotFound
 from fieldservice.web import role_required
 from tickets.models import Attachment, Signature, WorkOrder
@@ -107,11 +107,15 @@ def _sla_clocks(work_order: WorkOrder, now: dt.datetime) -> list[SlaClock]:
 @web_roles
 def work_order_detail(request: HttpRequest, work_order_id: int) -> HttpResponse:
     work_order = _visible(request, work_order_id)
+    ranges.show_out_of_range_as_stored(work_order)  # a planned end of 9999-12-31 still opens
     now = clock.now()
     events = list(work_order.events.select_related("by").order_by("at", "pk"))
-    parts = []
+    parts: list[dict[str, Any]] = []
     totals: dict[str, Decimal] = {}
     for part in work_order.parts.all():
+        if part.unit_cost is None:  # not priced by the office yet: no line total, not in the sum
+            parts.append({"part": part, "total": None})
+            continue
         line = (part.quantity * part.unit_cost).quantize(Decimal("0.01"))
         totals[part.currency] = totals.get(part.currency, Decimal("0.00")) + line
         parts.append({"part": part, "total": line})

@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import OperationalError
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, ViewportSize, expect
 
@@ -433,3 +435,86 @@ def test_the_app_speaks_chinese_on_a_chinese_phone(
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Today")
     context.close()
+
+
+@functools.cache
+def small_picture() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), "steelblue").save(out, format="PNG")
+    return out.getvalue()
+
+
+def outbox(page: Page) -> list[list[str]]:
+    return page.evaluate("async () => (await Store.all('outbox')).map((e) => [e.kind, e.state])")
+
+
+def drain_passes(page: Page, passes: int) -> None:
+    """What the retry timer does, without waiting for its backoff: passes over the queue."""
+    for _ in range(passes):
+        page.evaluate("() => Outbox.drain()")
+
+
+def test_an_action_the_server_keeps_failing_on_is_set_aside_and_the_queue_goes_on(
+    phone: BrowserContext, live_server: Any, dispatched_job: WorkOrder, screenshot_dir: Path
+) -> None:
+    """A caption over 200 characters answered 500, and the app retried it forever, stopped at
+    it: nothing after it reached the server. Now a 5xx on one action while the server takes the
+    others sets it aside after a few tries, with "Retry", kept on the phone; and when the server
+    answers nothing (its database restarting) the queue waits, and never gives up."""
+    job = dispatched_job
+    page = open_app(phone, live_server, "tech01")
+    page.locator(f'.job-card[data-job="{job.number}"]').click()
+    page.get_by_role("button", name="Arrived").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("On site")
+    # Every text field stops where the API does.
+    expect(page.get_by_label("Caption")).to_have_attribute("maxlength", "200")
+    expect(page.get_by_label("Part number")).to_have_attribute("maxlength", "64")
+    expect(page.get_by_label("Name of the person signing")).to_have_attribute("maxlength", "200")
+    expect(page.get_by_label("What was done")).to_have_attribute("maxlength", "10000")
+
+    # The database is down: every call answers 503. The queue waits as long as it takes.
+    with mock.patch(
+        "mobile_api.auth.token_lookup", side_effect=OperationalError("the database is restarting")
+    ):
+        page.get_by_label("Part number").fill("FLT-100")
+        page.get_by_role("button", name="Add part").click()
+        drain_passes(page, 8)
+        assert outbox(page) == [["parts", "pending"]]
+        expect(page.locator(".problem")).to_have_count(0)
+    drain_passes(page, 1)
+    assert outbox(page) == []
+    assert job.parts.filter(part_number="FLT-100").count() == 1
+
+    # The server errs on one photo (a bug it has with it) and takes everything else.
+    with mock.patch(
+        "tickets.records.attachment_add", side_effect=RuntimeError("a bug with this photo")
+    ) as failing:
+        page.get_by_label("Caption").fill("Seal after cleaning")
+        page.locator("#photo-file").set_input_files(
+            files=FilePayload(name="seal.png", mimeType="image/png", buffer=small_picture())
+        )
+        expect(page.locator("ul.photos")).to_contain_text("Seal after cleaning")
+        page.get_by_label("Part number").fill("GSK-7")
+        page.get_by_role("button", name="Add part").click()
+        drain_passes(page, 6)
+        assert job.parts.filter(part_number="GSK-7").count() == 1  # the queue went on past the photo
+        assert outbox(page) == [["photo", "failed"]]  # kept, never deleted
+        problem = page.locator('.problem[data-code="server_error"]')
+        expect(problem).to_be_visible()
+        expect(problem).to_contain_text("The server could not take this")
+        expect(problem.get_by_role("button")).to_have_text("Retry")
+        expect(page.locator("#sync-status")).to_have_text("1 to resolve")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(screenshot_dir / "app-server-error.png"))
+        assert not job.attachments.exists()
+
+    problem.get_by_role("button", name="Retry").click()
+    expect(page.locator(".problem")).to_have_count(0)
+    expect(page.locator("#sync-status")).to_contain_text("Synced")
+    photo = job.attachments.get()
+    assert photo.caption == "Seal after cleaning"
+    # Shrunk on the phone, the photo has no EXIF: the time it was taken goes with it, the same
+    # on every try, and is its time, not the time it finally got through.
+    [taken] = {call.kwargs["at"] for call in failing.call_args_list}
+    assert photo.uploaded_at == taken
+    assert outbox(page) == []

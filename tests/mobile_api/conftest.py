@@ -10,6 +10,7 @@ test never sees another's counters (nor another run's, on a shared Redis), and i
 from __future__ import annotations
 
 import datetime as dt
+import io
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from PIL import Image
 
 from assets.models import Site
 from fieldservice import clock
@@ -26,7 +28,16 @@ from tickets import services
 from tickets.models import WorkOrder
 
 API = "/api/mobile/v1"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def png(size: tuple[int, int] = (8, 4), colour: str = "white") -> bytes:
+    """A real PNG: photos and signatures are decoded when they arrive."""
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = png()
 Status = WorkOrder.Status
 # The moves that take a freshly scheduled job to each later state.
 ADVANCE: dict[str, Callable[..., WorkOrder]] = {
@@ -113,7 +124,8 @@ JobMaker = Callable[..., WorkOrder]
 @pytest.fixture
 def make_job(dispatcher: User) -> JobMaker:
     """A job for `technician`, planned at `start` (default now), moved on to `status`
-    through the services; `contract=True` puts it under a contract that requires a signature."""
+    through the services; `contract=True` puts it under a contract that requires a signature.
+    Everything happens at `at` (default now): the app's events may not precede it."""
 
     def make(
         *,
@@ -123,6 +135,7 @@ def make_job(dispatcher: User) -> JobMaker:
         checklist: list[dict[str, Any]] | None = None,
         contract: bool = False,
         site: Site | None = None,
+        at: dt.datetime | None = None,
     ) -> WorkOrder:
         start = start or clock.now().replace(microsecond=0)
         unit = factories.equipment(site=site) if site else factories.equipment()
@@ -142,6 +155,7 @@ def make_job(dispatcher: User) -> JobMaker:
             title="Compressor trips",
             by=dispatcher,
             checklist=checklist or [],
+            at=at,
         )
         job = services.work_order_schedule(
             work_order=job,
@@ -150,9 +164,10 @@ def make_job(dispatcher: User) -> JobMaker:
             planned_end=start + dt.timedelta(hours=1),
             by=dispatcher,
             version=job.version,
+            at=at,
         )
         for state in PATH_TO[1 : PATH_TO.index(status) + 1]:
-            job = ADVANCE[state](work_order=job, by=technician, version=job.version)
+            job = ADVANCE[state](work_order=job, by=technician, version=job.version, at=at)
         return WorkOrder.objects.get(pk=job.pk)
 
     return make

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.test import Client
 
@@ -69,3 +72,36 @@ def test_every_string_the_app_shows_has_its_chinese() -> None:
         for text in re.findall(r'\bt\(\s*"((?:[^"\\]|\\.)*)"', code)
     }
     assert shown and sorted(shown - translated) == []
+
+
+def test_the_page_gives_the_app_the_apis_own_limits() -> None:
+    """The app's fields stop where the API does (maxlength, max), offline too: the limits come
+    with the page, from the bounds the API's schema states, so nothing queued is refused for
+    its length (a long caption was, with a 500, and blocked the phone's queue)."""
+    page = Client().get("/app/").content.decode()
+    found = re.search(r'data-limits="([^"]*)"', page)
+    assert found is not None
+    limits = json.loads(html.unescape(found[1]))
+    spec = Client().get("/api/mobile/v1/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    photos = spec["paths"]["/api/mobile/v1/jobs/{job_id}/photos"]["post"]["requestBody"]["content"]
+    stated = {
+        "caption": photos["multipart/form-data"]["schema"]["properties"]["caption"]["maxLength"],
+        "signerName": schemas["SignatureIn"]["properties"]["signer_name"]["maxLength"],
+        "partNumber": schemas["PartIn"]["properties"]["part_number"]["maxLength"],
+        "partDescription": schemas["PartIn"]["properties"]["description"]["maxLength"],
+        "checklistText": schemas["ChecklistAnswerIn"]["properties"]["text"]["maxLength"],
+        "resolution": schemas["EventIn"]["properties"]["resolution"]["maxLength"],
+        "reason": schemas["EventIn"]["properties"]["reason"]["maxLength"],
+        "quantity": schemas["PartIn"]["properties"]["quantity"]["anyOf"][0]["maximum"],
+        "meter": schemas["MeterReadingIn"]["properties"]["value"]["anyOf"][0]["maximum"],
+        "measurement": schemas["ChecklistAnswerIn"]["properties"]["value"]["anyOf"][0]["maximum"],
+    }
+    assert {name: float(limits[name]) for name in stated} == {name: float(v) for name, v in stated.items()}
+    assert limits["photos"] == settings.MAX_PHOTOS_PER_WORK_ORDER
+
+
+def test_new_limits_are_a_new_app_version(settings: Any) -> None:
+    before = views._digest_of_app_files()
+    settings.MAX_PHOTOS_PER_WORK_ORDER += 1
+    assert views._digest_of_app_files() != before

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,14 +15,18 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
+from PIL import Image
 
+from assets.models import MeterReading
 from fieldservice import clock
 from tests.mobile_api.conftest import API, PNG, App, JobMaker, login
 from tickets import services
 from tickets.models import Attachment, WorkOrder, WorkOrderEvent
 
-# Queued a while ago on the phone, within the offline allowance (MOBILE_EVENT_MAX_AGE_DAYS).
+# Queued a while ago on the phone, within the offline allowance (MOBILE_EVENT_MAX_AGE_DAYS), on
+# a job dispatched before that (EARLIER): an event may not precede the job's previous one.
 RECENT = (clock.now() - dt.timedelta(hours=3)).replace(microsecond=0)
+EARLIER = RECENT - dt.timedelta(hours=1)
 
 pytestmark = pytest.mark.django_db
 Status = WorkOrder.Status
@@ -39,7 +45,7 @@ def _moves(job: WorkOrder) -> list[str]:
 def test_fifty_concurrent_retries_with_one_key_apply_once_and_answer_alike(
     technician_a: User, make_job: JobMaker
 ) -> None:
-    job = make_job(technician=technician_a)
+    job = make_job(technician=technician_a, at=EARLIER)
     token = login("tech01").token
     body = {"type": "en_route", "at": RECENT.isoformat(), "version": job.version}
     key = str(uuid.uuid4())
@@ -73,7 +79,7 @@ def test_fifty_concurrent_retries_with_one_key_apply_once_and_answer_alike(
 def test_a_replay_returns_the_first_answer_even_after_the_job_moved_on(
     technician_a: User, app_a: App, make_job: JobMaker
 ) -> None:
-    job = make_job(technician=technician_a)
+    job = make_job(technician=technician_a, at=EARLIER)
     body = {"type": "en_route", "at": RECENT.isoformat(), "version": job.version}
     first = app_a.post(f"/jobs/{job.pk}/events", body, key="k-1")
     app_a.event(job, "arrived", version=first.json()["job"]["version"])
@@ -84,7 +90,7 @@ def test_a_replay_returns_the_first_answer_even_after_the_job_moved_on(
 
 
 def test_a_refusal_is_replayed_too(technician_a: User, app_a: App, make_job: JobMaker) -> None:
-    job = make_job(technician=technician_a)
+    job = make_job(technician=technician_a, at=EARLIER)
     body = {"type": "resumed", "at": RECENT.isoformat(), "version": job.version}
     first = app_a.post(f"/jobs/{job.pk}/events", body, key="not-on-hold")
     assert first.status_code == 409
@@ -113,7 +119,7 @@ def test_one_key_is_per_technician(
 def test_a_change_without_a_usable_key_is_422_and_does_nothing(
     technician_a: User, app_a: App, make_job: JobMaker, key: str | None
 ) -> None:
-    job = make_job(technician=technician_a)
+    job = make_job(technician=technician_a, at=EARLIER)
     headers = {} if key is None else {"Idempotency-Key": key}
     body = {"type": "en_route", "at": RECENT.isoformat(), "version": job.version}
     response = app_a.client.post(f"{API}/jobs/{job.pk}/events", body, "application/json", headers=headers)
@@ -206,7 +212,7 @@ def test_an_event_on_a_job_that_was_never_mine_is_404(
 def test_arrived_straight_from_dispatched_fills_in_en_route(
     technician_a: User, app_a: App, make_job: JobMaker
 ) -> None:
-    job = make_job(technician=technician_a)
+    job = make_job(technician=technician_a, at=EARLIER)
     response = app_a.event(job, "arrived", at=RECENT.isoformat())
     assert response.status_code == 200, response.content
     assert response.json()["job"]["status"] == Status.ON_SITE
@@ -261,7 +267,7 @@ def test_an_arrival_far_from_the_site_is_accepted_but_flagged(
     assert response.status_code == 200
     body = response.json()
     assert body["job"]["status"] == Status.ON_SITE
-    assert body["flagged"] is flagged
+    assert (body["flagged"], body["flag_reason"]) == (flagged, "far_from_site" if flagged else "")
     assert body["distance_from_site_m"] == pytest.approx(north_degrees * 110_900, abs=50)
     arrival = WorkOrderEvent.objects.get(work_order=job, to_status=Status.ON_SITE)
     assert arrival.flagged is flagged
@@ -405,3 +411,214 @@ def test_an_event_from_a_phone_with_a_wrong_clock_is_refused(
     assert response.json()["code"] == "implausible_time"
     job.refresh_from_db()
     assert job.status == WorkOrder.Status.DISPATCHED
+
+
+# --- issue 14: backdated events, wrong clocks --------------------------------------------------------
+
+
+def test_an_arrival_before_the_jobs_dispatch_is_refused_and_changes_nothing(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    """`arrived` 29 days in the past was applied, before the job existed, and moved its SLA."""
+    job = make_job(technician=technician_a, status=Status.EN_ROUTE)
+    response = app_a.event(job, "arrived", at=(clock.now() - dt.timedelta(days=29)).isoformat())
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "event_out_of_order"
+    job.refresh_from_db()
+    assert (job.status, job.responded_at, job.arrived_at) == (Status.EN_ROUTE, None, None)
+
+
+def test_a_completion_before_the_arrival_is_refused(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    job = make_job(technician=technician_a, status=Status.IN_PROGRESS, at=EARLIER)
+    assert job.arrived_at is not None
+    before = (job.arrived_at - dt.timedelta(minutes=90)).isoformat()
+    response = app_a.event(job, "completed", resolution="Replaced the seal", at=before)
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "event_out_of_order"
+    job.refresh_from_db()
+    assert (job.status, job.completed_at) == (Status.IN_PROGRESS, None)
+
+
+def test_a_phone_whose_clock_is_wrong_is_recorded_at_the_servers_time_and_flagged(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    """The app sends its clock (Device-Time): three days behind ours, its times are not used."""
+    job = make_job(technician=technician_a, status=Status.EN_ROUTE)
+    phone_now = clock.now() - dt.timedelta(days=3)
+    body = {"type": "arrived", "at": phone_now.isoformat(), "version": job.version}
+    response = app_a.client.post(
+        f"{API}/jobs/{job.pk}/events",
+        body,
+        "application/json",
+        HTTP_IDEMPOTENCY_KEY="wrong-clock",
+        HTTP_DEVICE_TIME=phone_now.isoformat(),
+    )
+    assert response.status_code == 200, response.content
+    assert (response.json()["flagged"], response.json()["flag_reason"]) == (True, "device_clock")
+    job.refresh_from_db()
+    assert job.responded_at is not None and abs(job.responded_at - clock.now()) < dt.timedelta(minutes=1)
+    arrival = WorkOrderEvent.objects.get(work_order=job, to_status=Status.ON_SITE)
+    assert arrival.flag_reason == WorkOrderEvent.FlagReason.DEVICE_CLOCK
+    said = arrival.payload["device_clock"]
+    assert abs(dt.datetime.fromisoformat(said["at"]) - phone_now) < dt.timedelta(milliseconds=1)
+    assert said["skew_minutes"] == -3 * 24 * 60
+
+
+def test_a_phone_whose_clock_is_right_is_trusted(technician_a: User, app_a: App, make_job: JobMaker) -> None:
+    job = make_job(technician=technician_a, status=Status.EN_ROUTE, at=EARLIER)
+    body = {"type": "arrived", "at": RECENT.isoformat(), "version": job.version}
+    response = app_a.client.post(
+        f"{API}/jobs/{job.pk}/events",
+        body,
+        "application/json",
+        HTTP_IDEMPOTENCY_KEY="right-clock",
+        HTTP_DEVICE_TIME=clock.now().isoformat(),
+    )
+    assert response.status_code == 200
+    assert (response.json()["flagged"], response.json()["flag_reason"]) == (False, "")
+    job.refresh_from_db()
+    assert job.responded_at == RECENT
+
+
+def test_a_device_time_that_is_not_a_time_is_422_naming_it(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    job = make_job(technician=technician_a)
+    body = {"type": "en_route", "at": clock.now().isoformat(), "version": job.version}
+    response = app_a.client.post(
+        f"{API}/jobs/{job.pk}/events",
+        body,
+        "application/json",
+        HTTP_IDEMPOTENCY_KEY="k",
+        HTTP_DEVICE_TIME="soon",
+    )
+    assert response.status_code == 422
+    assert [error["loc"] for error in response.json()["details"]] == [["header", "Device-Time"]]
+
+
+# --- issue 14: lengths, and nothing kept of a refusal ----------------------------------------------
+
+
+def test_a_caption_over_its_limit_is_422_and_keeps_no_file(
+    technician_a: User, app_a: App, make_job: JobMaker, settings: Any
+) -> None:
+    """A 201-character caption answered 500 (DataError) after the file was written, and the
+    app retried it forever, holding its whole queue back."""
+    job = make_job(technician=technician_a, status=Status.ON_SITE)
+    upload = {"file": SimpleUploadedFile("p.png", PNG, "image/png"), "caption": "长" * 201}
+    response = app_a.client.post(f"{API}/jobs/{job.pk}/photos", upload, HTTP_IDEMPOTENCY_KEY="long")
+    assert response.status_code == 422, response.content
+    assert [error["loc"] for error in response.json()["details"]] == [["form", "caption"]]
+    assert not Attachment.objects.filter(work_order=job).exists()
+    assert not [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()]
+
+
+TOO_LONG: list[tuple[str, str, dict[str, Any]]] = [
+    ("events", "reason", {"type": "paused", "reason": "x" * 201}),
+    ("events", "resolution", {"type": "completed", "resolution": "x" * 10_001}),
+    ("events", "resolution_code", {"type": "completed", "resolution": "Done", "resolution_code": "X" * 65}),
+    ("checklist", "text", {"answers": [{"position": 1, "text": "x" * 10_001}]}),
+    ("parts", "description", {"parts": [{"part_number": "F-1", "quantity": "1", "description": "x" * 201}]}),
+    ("parts", "part_number", {"parts": [{"part_number": "F" * 65, "quantity": "1"}]}),
+    ("signature", "signer_name", {"png_base64": base64.b64encode(PNG).decode(), "signer_name": "王" * 201}),
+]
+
+
+@pytest.mark.parametrize(("path", "field", "body"), TOO_LONG, ids=[f"{p}.{f}" for p, f, _ in TOO_LONG])
+def test_every_text_over_its_limit_is_422_naming_the_field(
+    technician_a: User, app_a: App, make_job: JobMaker, path: str, field: str, body: dict[str, Any]
+) -> None:
+    job = make_job(
+        technician=technician_a, status=Status.IN_PROGRESS, checklist=[{"label": "Notes", "kind": "text"}]
+    )
+    if path == "events":
+        body = {**body, "at": clock.now().isoformat(), "version": job.version}
+    response = app_a.post(f"/jobs/{job.pk}/{path}", body)
+    assert response.status_code == 422, response.content
+    assert [error["loc"][-1] for error in response.json()["details"]] == [field]
+    job.refresh_from_db()
+    assert job.status == Status.IN_PROGRESS and job.version == WorkOrder.objects.get(pk=job.pk).version
+
+
+# --- issue 14: values a technician should not set -----------------------------------------------------
+
+
+def test_the_phone_cannot_price_a_part(technician_a: User, app_a: App, make_job: JobMaker) -> None:
+    """A part priced 9,999,999,999.99 on the phone became the total of the customer's PDF."""
+    job = make_job(technician=technician_a, status=Status.ON_SITE)
+    part = {"part_number": "F-1", "quantity": "1", "unit_cost": "9999999999.99", "currency": "USD"}
+    response = app_a.post(f"/jobs/{job.pk}/parts", {"parts": [part]})
+    assert response.status_code == 200, response.content
+    assert response.json()["parts"] == [
+        {"part_number": "F-1", "description": "", "quantity": "1.000", "unit_cost": None, "currency": "CNY"}
+    ]
+    assert job.parts.get().unit_cost is None
+
+
+def test_a_mistyped_meter_reading_is_held_and_the_next_one_is_taken(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    """123,456,789,012.99 was stored, and every later reading of the machine was refused as
+    lower than it until an admin deleted it."""
+    job = make_job(technician=technician_a, status=Status.ON_SITE)
+    assert job.equipment is not None
+    MeterReading.objects.create(
+        equipment=job.equipment,
+        kind="operating_hours",
+        value=1000,
+        read_at=clock.now() - dt.timedelta(days=30),
+    )
+    typo = app_a.post(
+        f"/jobs/{job.pk}/meter-readings", {"kind": "operating_hours", "value": "123456789012.99"}
+    )
+    assert typo.status_code == 200, typo.content
+    assert [r["value"] for r in typo.json()["equipment"]["last_meter_readings"]] == ["1000.00"]
+    held = WorkOrderEvent.objects.get(work_order=job, type="meter_read")
+    assert held.flagged and held.flag_reason == WorkOrderEvent.FlagReason.METER_JUMP
+    right = app_a.post(f"/jobs/{job.pk}/meter-readings", {"kind": "operating_hours", "value": "1240"})
+    assert right.status_code == 200, right.content
+    assert [r["value"] for r in right.json()["equipment"]["last_meter_readings"]] == ["1240.00"]
+
+
+# --- issue 14: images ----------------------------------------------------------------------------------
+
+
+def test_a_decompression_bomb_is_422_and_keeps_no_file(
+    technician_a: User, app_a: App, make_job: JobMaker, settings: Any
+) -> None:
+    job = make_job(technician=technician_a, status=Status.ON_SITE)
+    bomb = png_of(8000, 8000)
+    response = _upload(app_a, job, bomb, key="bomb")
+    assert response.status_code == 422
+    assert response.json()["code"] == "too_many_pixels"
+    assert not [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()]
+
+
+def png_of(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("1", (width, height)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_photo_keeps_the_time_it_was_taken_and_not_one_before_the_arrival(
+    technician_a: User, app_a: App, make_job: JobMaker
+) -> None:
+    """The app shrinks a photo before it queues, which drops its EXIF: the time it was taken
+    comes with it (`at`), checked as every record's is, not the time it reached us."""
+    job = make_job(technician=technician_a, status=Status.ON_SITE, at=EARLIER)
+
+    def upload(at: dt.datetime, key: str) -> Any:
+        photo = SimpleUploadedFile("photo.jpg", PNG, "image/png")
+        body = {"file": photo, "caption": "Seal", "at": at.isoformat()}
+        return app_a.client.post(f"{API}/jobs/{job.pk}/photos", body, HTTP_IDEMPOTENCY_KEY=key)
+
+    response = upload(RECENT, "taken")
+    assert response.status_code == 200, response.content
+    assert Attachment.objects.get(work_order=job).uploaded_at == RECENT
+
+    before = upload(EARLIER - dt.timedelta(days=2), "backdated")
+    assert before.status_code == 422, before.content
+    assert before.json()["code"] == "event_out_of_order"
+    assert Attachment.objects.filter(work_order=job).count() == 1

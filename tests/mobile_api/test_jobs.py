@@ -101,6 +101,19 @@ def test_jobs_with_a_malformed_date_are_422(app_a: App) -> None:
     assert app_a.get("/jobs", **{"from": "tomorrow"}).status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"from": "9999-12-31"}, "from"), ({"to": "9999-12-31"}, "to"), ({"from": "0001-01-01"}, "from")],
+)
+def test_jobs_with_a_date_out_of_range_are_422_naming_it(
+    app_a: App, params: dict[str, str], field: str
+) -> None:
+    """`from=9999-12-31` answered 500: the day after it does not exist."""
+    response = app_a.get("/jobs", **params)
+    assert response.status_code == 422, response.content
+    assert [error["loc"] for error in response.json()["details"]] == [["query", field]]
+
+
 def _busy_job(technician: User, make_job: JobMaker, start: dt.datetime) -> WorkOrder:
     """A job with everything the list shows: contract, checklist, parts, a photo, past visits."""
     job = make_job(

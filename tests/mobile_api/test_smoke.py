@@ -13,11 +13,11 @@ from django.test import Client
 
 from fieldservice import clock
 from tests import factories
+from tests.mobile_api.conftest import PNG
 from tickets import services
 from tickets.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 def login(username: str) -> Client:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import threading
 import time
@@ -85,12 +86,42 @@ def test_a_reassigned_job_is_removed_for_one_and_added_for_the_other(
     assert _changes(app_b.get("/sync", cursor=cursor_b).json()) == [("upsert", job.pk, moved.version)]
 
 
+def _cursor(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+NOW_STAMP = int(clock.now().timestamp())
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("cursor", ["garbage", "MTox", "!!!!", "MTIzOjQ1Njo3ODk6eA"])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",
+        "MTox",
+        "MTIzOjQ1Njo3ODk6eA",
+        # Crafted ones that reached PostgreSQL or the date arithmetic and answered 500:
+        _cursor(f"5:3:@{NOW_STAMP}"),  # xmin after xmax
+        _cursor(f"3:5:7@{NOW_STAMP}"),  # a running transaction outside xmin..xmax
+        _cursor(f"3:9:6,4@{NOW_STAMP}"),  # running transactions out of order
+        _cursor(f"0:0:@{NOW_STAMP}"),  # no transaction is 0
+        _cursor(f"9223372036854775808:9223372036854775808:@{NOW_STAMP}"),  # past bigint
+        _cursor("1:2:@999999999999"),  # taken in the year 33658
+    ],
+)
 def test_a_bad_cursor_is_422(app_a: App, cursor: str) -> None:
     response = app_a.get("/sync", cursor=cursor)
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_cursor"
+    assert response.json()["details"] == {"field": "cursor"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cursor", ["!!!!", "a" * 5000])
+def test_a_cursor_not_in_its_format_is_422_naming_it(app_a: App, cursor: str) -> None:
+    response = app_a.get("/sync", cursor=cursor)
+    assert response.status_code == 422
+    assert [error["loc"] for error in response.json()["details"]] == [["query", "cursor"]]
 
 
 def test_the_cursor_loses_and_repeats_nothing_under_concurrent_writes(

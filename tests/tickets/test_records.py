@@ -8,25 +8,37 @@ the services that take no time of their own (dispatch, travel, arrival) stamp th
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image
 
 from assets.models import MeterReading
 from fieldservice.errors import Conflict, Invalid, TooLarge
 from tests import factories
 from tests.clock_pin import clock_at
 from tickets import records, services
-from tickets.models import WorkOrder
+from tickets.models import Attachment, Signature, WorkOrder, WorkOrderEvent
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+def image(fmt: str, size: tuple[int, int], *, mode: str = "RGB", exif: Image.Exif | None = None) -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size, "white" if mode != "1" else 1).save(
+        out, format=fmt, **({"exif": exif} if exif else {})
+    )
+    return out.getvalue()
+
+
+PNG = image("PNG", (40, 20))
+JPEG = image("JPEG", (40, 20))
 START = dt.datetime(2026, 11, 30, 9, tzinfo=factories.SHANGHAI)
 CHECKS: list[dict[str, Any]] = [
     {"label": "Oil level", "kind": "pass_fail"},
@@ -36,6 +48,17 @@ CHECKS: list[dict[str, Any]] = [
 
 
 _clock_at_start = clock_at(START)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    """Photos and signatures are files: each test's own, so a test can see what was kept."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def files_kept(media_root: Path) -> list[str]:
+    return sorted(str(path.relative_to(media_root)) for path in media_root.rglob("*") if path.is_file())
 
 
 def on_site(technician: User, *, checklist: list[dict[str, Any]] = CHECKS) -> WorkOrder:
@@ -104,7 +127,7 @@ def test_parts_are_positive_and_decimal(tech_a: User) -> None:
         unit_cost=Decimal("385.50"),
         by=tech_a,
     )
-    assert part.quantity * part.unit_cost == Decimal("771.00")
+    assert part.unit_cost is not None and part.quantity * part.unit_cost == Decimal("771.00")
     assert job.events.get(type="part_used").payload["unit_cost"] == "385.50"
 
 
@@ -120,7 +143,8 @@ def test_records_only_while_on_site(tech_a: User) -> None:
 def test_attachment_type_is_judged_by_content(tech_a: User) -> None:
     job = on_site(tech_a)
     photo = records.attachment_add(work_order=job, upload=SimpleUploadedFile("a.jpg", JPEG), by=tech_a)
-    assert (photo.content_type, photo.kind, photo.size_bytes) == ("image/jpeg", "photo", len(JPEG))
+    assert (photo.content_type, photo.kind) == ("image/jpeg", "photo")
+    assert photo.size_bytes == photo.file.size
     with pytest.raises(Invalid) as refused:
         disguised = SimpleUploadedFile("evil.jpg", b"#!/bin/sh\nrm -rf /\n", content_type="image/jpeg")
         records.attachment_add(work_order=job, upload=disguised, by=tech_a)
@@ -157,7 +181,8 @@ def test_signature_is_a_png_with_a_name_once(tech_a: User) -> None:
     with pytest.raises(Invalid, match="name"):
         records.signature_capture(work_order=job, png=PNG, signer_name=" ", by=tech_a)
     signature = records.signature_capture(work_order=job, png=PNG, signer_name="李娜", by=tech_a)
-    assert signature.image.read() == PNG
+    with Image.open(signature.image) as stored:
+        assert (stored.format, stored.size) == ("PNG", (40, 20))
     with pytest.raises(Conflict):
         records.signature_capture(work_order=job, png=PNG, signer_name="李娜", by=tech_a)
 
@@ -210,8 +235,9 @@ def test_a_late_reading_may_not_exceed_the_one_taken_after_it(tech_a: User) -> N
     assert MeterReading.objects.filter(equipment=job.equipment).count() == 3
 
 
-def test_a_meter_jump_too_soon_or_too_big_to_average_keeps_the_reading_and_the_average(tech_a: User) -> None:
-    """Found by the schema tests: 1 h, then 6371 h a second later, overflowed the average (500)."""
+def test_a_reading_too_soon_to_average_keeps_the_average(tech_a: User) -> None:
+    """Found by the schema tests: 1 h, then 6371 h a second later, overflowed the average (500).
+    Such a jump is now held (below); two readings a second apart still leave the average."""
     job = on_site(tech_a)
     assert job.equipment is not None
     job.equipment.average_daily_usage = Decimal("8.00")
@@ -222,17 +248,246 @@ def test_a_meter_jump_too_soon_or_too_big_to_average_keeps_the_reading_and_the_a
     records.meter_reading_record(
         work_order=job,
         kind="operating_hours",
-        value=Decimal(6371),
+        value=Decimal(2),
         by=tech_a,
         at=START + dt.timedelta(seconds=1),
     )
-    records.meter_reading_record(
-        work_order=job,
-        kind="operating_hours",
-        value=Decimal("999999999999"),
-        by=tech_a,
-        at=START + dt.timedelta(days=2),
-    )
     job.equipment.refresh_from_db()
     assert job.equipment.average_daily_usage == Decimal("8.00")
-    assert MeterReading.objects.filter(equipment=job.equipment).count() == 3
+    assert MeterReading.objects.filter(equipment=job.equipment).count() == 2
+
+
+# --- issue 14: values a technician should not set -------------------------------------------------
+
+
+def test_a_meter_jump_beyond_what_the_machine_could_run_is_held_not_the_new_baseline(tech_a: User) -> None:
+    """One mistyped reading (123,456,789,012.99) made every later reading of the machine fail
+    until an admin deleted it. Now it is held for review: kept in the trail, flagged, and the
+    next right reading is checked against the last real one."""
+    job = on_site(tech_a)
+    assert job.equipment is not None
+    last = MeterReading.objects.create(
+        equipment=job.equipment, kind="operating_hours", value=1000, read_at=START - dt.timedelta(days=10)
+    )
+    typo = Decimal("123456789012.99")
+    assert records.meter_reading_record(work_order=job, kind="operating_hours", value=typo, by=tech_a) is None
+    held = WorkOrderEvent.objects.get(work_order=job, type="meter_read")
+    assert (held.flagged, held.flag_reason) == (True, WorkOrderEvent.FlagReason.METER_JUMP)
+    assert held.payload["value"] == str(typo) and held.payload["held"] is True
+    # Ten days at most 24 h a day, and a day's grace: 264 h more than the last reading at most.
+    assert Decimal(held.payload["most"]) == Decimal("1264.00")
+    assert list(MeterReading.objects.filter(equipment=job.equipment)) == [last]
+
+    reading = records.meter_reading_record(
+        work_order=job,
+        kind="operating_hours",
+        value=Decimal(1200),
+        by=tech_a,
+        at=START + dt.timedelta(hours=1),
+    )
+    assert reading is not None and reading.value == 1200
+
+
+def test_a_first_reading_is_judged_against_the_hours_since_installation(tech_a: User) -> None:
+    job = on_site(tech_a)
+    assert job.equipment is not None
+    job.equipment.install_date = START.date() - dt.timedelta(days=10)
+    job.equipment.save()
+    assert (
+        records.meter_reading_record(work_order=job, kind="operating_hours", value=Decimal(300), by=tech_a)
+        is None
+    )
+    assert records.meter_reading_record(work_order=job, kind="operating_hours", value=Decimal(200), by=tech_a)
+
+
+def test_a_first_reading_of_a_machine_without_an_install_date_is_judged_too(tech_a: User) -> None:
+    """Nothing to measure it against but the earliest date kept here: a typo still may not
+    become the baseline that every later reading is refused against."""
+    job = on_site(tech_a)
+    assert job.equipment is not None
+    job.equipment.install_date = None
+    job.equipment.save()
+    typo = Decimal("123456789012.99")
+    assert records.meter_reading_record(work_order=job, kind="operating_hours", value=typo, by=tech_a) is None
+    held = WorkOrderEvent.objects.get(work_order=job, type="meter_read")
+    assert held.flag_reason == WorkOrderEvent.FlagReason.METER_JUMP
+    old_machine = Decimal(30 * 365 * 8)  # thirty years of one shift a day
+    assert records.meter_reading_record(
+        work_order=job, kind="operating_hours", value=old_machine, by=tech_a, at=START + dt.timedelta(hours=1)
+    )
+
+
+def test_cycles_run_faster_than_hours(tech_a: User, settings: Any) -> None:
+    job = on_site(tech_a)
+    assert job.equipment is not None
+    MeterReading.objects.create(
+        equipment=job.equipment, kind="cycles", value=0, read_at=START - dt.timedelta(days=1)
+    )
+    fast = Decimal(settings.METER_MAX_RATE_PER_HOUR["cycles"] * 40)
+    assert records.meter_reading_record(work_order=job, kind="cycles", value=fast, by=tech_a)
+
+
+def test_a_part_without_a_price_is_unpriced_and_the_office_may_price_it(tech_a: User) -> None:
+    """The technician app sends no price (it set 9,999,999,999.99 once, and it became the total
+    on the customer's PDF); the office may, within the range of a price."""
+    job = on_site(tech_a)
+    part = records.part_record(work_order=job, part_number="F-1", quantity=Decimal(1), by=tech_a)
+    assert part.unit_cost is None
+    priced = records.part_record(
+        work_order=job, part_number="F-2", quantity=Decimal(1), unit_cost=Decimal("12.50"), by=None
+    )
+    assert priced.unit_cost == Decimal("12.50")
+    with pytest.raises(Invalid) as refused:
+        records.part_record(
+            work_order=job,
+            part_number="F-3",
+            quantity=Decimal(1),
+            unit_cost=Decimal("9999999999.99"),
+            by=None,
+        )
+    assert refused.value.code == "cost_out_of_range"
+
+
+# --- issue 14: backdated records -------------------------------------------------------------------
+
+
+def test_a_record_may_not_precede_the_arrival(tech_a: User) -> None:
+    job = on_site(tech_a)
+    with pytest.raises(Invalid) as refused:
+        records.checklist_answer(
+            work_order=job, position=1, by=tech_a, result="pass", at=START - dt.timedelta(days=29)
+        )
+    assert refused.value.code == "event_out_of_order"
+    with pytest.raises(Invalid) as backdated:
+        records.meter_reading_record(
+            work_order=job,
+            kind="operating_hours",
+            value=Decimal(5),
+            by=tech_a,
+            at=START - dt.timedelta(days=29),
+        )
+    assert backdated.value.code == "event_out_of_order"
+    assert not MeterReading.objects.filter(equipment=job.equipment).exists()
+
+
+def test_a_record_from_a_phone_with_a_wrong_clock_is_stamped_with_ours_and_flagged(tech_a: User) -> None:
+    job = on_site(tech_a)
+    item = records.checklist_answer(
+        work_order=job,
+        position=1,
+        by=tech_a,
+        result="pass",
+        at=START - dt.timedelta(days=3),
+        clock_skew=-dt.timedelta(days=3),
+    )
+    assert item.answered_at is not None
+    assert START <= item.answered_at < START + dt.timedelta(minutes=1)  # ours: the pinned clock
+    event = WorkOrderEvent.objects.get(work_order=job, type="checklist_answered")
+    assert (event.at, event.flagged, event.flag_reason) == (item.answered_at, True, "device_clock")
+    assert event.payload["device_clock"]["skew_minutes"] == -3 * 24 * 60
+
+
+# --- issue 14: images ------------------------------------------------------------------------------
+
+
+def test_pillow_refuses_bombs_everywhere_in_the_process(settings: Any) -> None:
+    assert Image.MAX_IMAGE_PIXELS == settings.MAX_IMAGE_PIXELS < 89_478_485  # Pillow's own default
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_a_decompression_bomb_is_refused_before_it_is_decoded_and_nothing_is_kept(
+    tech_a: User, media_root: Path, fmt: str
+) -> None:
+    """An 8000 x 8000 PNG of 248 kB took 1.3 s and 750 MB to render in the report."""
+    job = on_site(tech_a)
+    bomb = image(fmt, (8000, 8000), mode="1" if fmt == "PNG" else "RGB")
+    assert len(bomb) < 300_000
+    with pytest.raises(Invalid) as refused:
+        records.attachment_add(work_order=job, upload=SimpleUploadedFile("bomb.png", bomb), by=tech_a)
+    assert refused.value.code == "too_many_pixels"
+    assert not Attachment.objects.filter(work_order=job).exists()
+    assert files_kept(media_root) == []
+
+
+def test_a_damaged_image_is_refused(tech_a: User, media_root: Path) -> None:
+    job = on_site(tech_a)
+    cut = JPEG[: len(JPEG) // 2]
+    with pytest.raises(Invalid) as refused:
+        records.attachment_add(work_order=job, upload=SimpleUploadedFile("cut.jpg", cut), by=tech_a)
+    assert refused.value.code == "unreadable_image"
+    assert files_kept(media_root) == []
+
+
+def test_a_photo_is_stored_upright_bounded_and_with_its_capture_time_only(
+    tech_a: User, settings: Any
+) -> None:
+    """A phone holds a portrait photo as landscape pixels plus an EXIF orientation; the report
+    (and anyone) gets it upright. Its capture time is kept; where it was taken is not."""
+    job = on_site(tech_a)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to view
+    exif[0x0132] = "2026:11:30 09:41:07"
+    exif.get_ifd(0x8769)[0x9003] = "2026:11:30 09:41:07"
+    exif.get_ifd(0x8769)[0x9011] = "+08:00"
+    exif.get_ifd(0x8825)[0x0002] = (31.0, 19.0, 12.0)  # GPS latitude
+    photo = image("JPEG", (4032, 3024), exif=exif)
+
+    stored = records.attachment_add(
+        work_order=job, upload=SimpleUploadedFile("IMG_0001.JPG", photo), by=tech_a
+    )
+
+    with Image.open(stored.file) as kept:
+        assert kept.format == "JPEG"
+        assert kept.size == (1200, 1600)  # upright (portrait), settings.PHOTO_MAX_SIDE_PX long
+        assert settings.PHOTO_MAX_SIDE_PX == 1600
+        metadata = kept.getexif()
+        assert 0x0112 not in metadata and not metadata.get_ifd(0x8825)
+        assert metadata.get_ifd(0x8769)[0x9003] == "2026:11:30 09:41:07"
+        assert metadata.get_ifd(0x8769)[0x9011] == "+08:00"
+    assert stored.size_bytes == stored.file.size < len(photo)
+    assert stored.file.name.endswith(".jpg") and job.number in stored.file.name
+
+
+def test_photos_per_job_are_capped(tech_a: User, settings: Any, media_root: Path) -> None:
+    settings.MAX_PHOTOS_PER_WORK_ORDER = 2
+    job = on_site(tech_a)
+    for n in range(2):
+        records.attachment_add(work_order=job, upload=SimpleUploadedFile(f"{n}.png", PNG), by=tech_a)
+    with pytest.raises(Invalid) as refused:
+        records.attachment_add(work_order=job, upload=SimpleUploadedFile("3.png", PNG), by=tech_a)
+    assert refused.value.code == "too_many_photos"
+    assert len(files_kept(media_root)) == 2
+    # A document is not a photo.
+    pdf = SimpleUploadedFile("manual.pdf", b"%PDF-1.4\n%%EOF\n")
+    assert records.attachment_add(work_order=job, upload=pdf, by=tech_a).kind == "document"
+
+
+def test_a_caption_longer_than_its_column_is_refused_and_no_file_is_kept(
+    tech_a: User, media_root: Path
+) -> None:
+    """It was a DataError (500) after the file was written: the file stayed, orphaned."""
+    job = on_site(tech_a)
+    with pytest.raises(Invalid) as refused:
+        records.attachment_add(
+            work_order=job, upload=SimpleUploadedFile("p.png", PNG), caption="长" * 201, by=tech_a
+        )
+    assert refused.value.code == "too_long"
+    assert files_kept(media_root) == []
+
+
+def test_a_signature_bomb_is_refused_and_a_signature_is_stored_bounded(
+    tech_a: User, media_root: Path
+) -> None:
+    job = on_site(tech_a)
+    bomb = image("PNG", (13000, 13000), mode="1")
+    assert len(bomb) < 512 * 1024  # under the signature's byte limit: only its pixels give it away
+    with pytest.raises(Invalid) as refused:
+        records.signature_capture(work_order=job, png=bomb, signer_name="李娜", by=tech_a)
+    assert refused.value.code == "too_many_pixels"
+    assert files_kept(media_root) == []
+
+    wide = image("PNG", (2400, 600), mode="RGBA")
+    signature = records.signature_capture(work_order=job, png=wide, signer_name="李娜", by=tech_a)
+    with Image.open(signature.image) as kept:
+        assert (kept.format, kept.mode, kept.size) == ("PNG", "L", (1600, 400))
+    assert Signature.objects.filter(work_order=job).count() == 1

@@ -337,3 +337,48 @@ def test_recipient_is_the_site_primary_else_an_account_contact(customer_site) ->
     primary = factories.contact(site=customer_site, email="boss@example.cn", is_primary=True)
     factories.contact(site=customer_site, email="", name="no email")
     assert report_recipient(job) == primary
+
+
+# --- issue 14 ------------------------------------------------------------------------------------
+
+
+def test_an_unpriced_part_is_printed_without_a_price_and_left_out_of_the_total(completed) -> None:
+    """The phone sends no price (the office sets it): such a part is "—" on the customer's
+    report, never "0.00", and the total says it covers the priced parts only."""
+    PartUsage.objects.create(
+        work_order=completed,
+        part_number="GASKET-7",
+        description="Gasket",
+        quantity=Decimal("2"),
+        unit_cost=None,
+        recorded_at=NOW + dt.timedelta(minutes=155),
+    )
+    text = _pdf_text(render_service_report(completed, language="en"))
+    gasket = next(line for line in text.splitlines() if "GASKET-7" in line)
+    assert "—" in gasket and "0.00" not in gasket
+    assert "1850.00 CNY" in text  # the priced part and its total
+    assert "priced parts only" in text
+
+
+def test_a_report_with_only_unpriced_parts_has_no_total(completed) -> None:
+    PartUsage.objects.filter(work_order=completed).update(unit_cost=None)
+    text = _pdf_text(render_service_report(completed, language="en"))
+    assert PART_NUMBER in text and "Total" not in text
+
+
+def test_a_huge_image_stored_before_uploads_were_checked_is_left_out_not_decoded(completed) -> None:
+    """An 8000 x 8000 PNG of 248 kB took 1.3 s and ~750 MB to render: the report now skips it."""
+    bomb = io.BytesIO()
+    Image.new("1", (8000, 8000)).save(bomb, format="PNG")
+    Attachment.objects.create(
+        work_order=completed,
+        kind=Attachment.Kind.PHOTO,
+        file=_stored(f"attachments/{NOW:%Y/%m}/bomb.png", bomb.getvalue()),
+        content_type="image/png",
+        size_bytes=len(bomb.getvalue()),
+        sha256="0" * 64,
+        uploaded_at=NOW + dt.timedelta(minutes=170),
+    )
+    reader = PdfReader(io.BytesIO(render_service_report(completed)))
+    images = {image.data: image.image for page in reader.pages for image in page.images}
+    assert sorted(image.size for image in images.values() if image is not None) == [(400, 120), (640, 480)]

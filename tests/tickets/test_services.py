@@ -690,6 +690,90 @@ def test_late_completion_is_a_resolution_breach_even_if_no_sweep_saw_it_open(cre
     assert [clock for clock, _ in breaches(job)] == ["response", "resolution"]
 
 
+# --- backdated events (issue 14) -------------------------------------------------------------------
+
+
+def test_a_backdated_arrival_or_completion_cannot_rewrite_the_sla_history(crew: Crew) -> None:
+    """A technician posted `arrived` 29 days in the past and `completed` an hour before that;
+    both were applied, before the job even existed, and its report said "met, 29 d 17 h early"."""
+    job = drive(open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=1), S.EN_ROUTE, crew=crew)
+    with pytest.raises(Invalid) as refused:
+        services.work_order_arrive(
+            work_order=job, by=crew.technician, version=job.version, at=MONDAY_9 - dt.timedelta(days=29)
+        )
+    assert refused.value.code == "event_out_of_order"
+    assert refused.value.details["previous"]["what"] == "its move to en_route"
+    assert WorkOrder.objects.get(pk=job.pk).responded_at is None
+
+    arrived_at = next_moment(S.EN_ROUTE)
+    job = services.work_order_arrive(work_order=job, by=crew.technician, version=job.version, at=arrived_at)
+    job = services.work_order_start_work(
+        work_order=job, by=crew.technician, version=job.version, at=arrived_at + STEP
+    )
+    make_completable(job, by=crew.technician, at=arrived_at + STEP)
+    with pytest.raises(Invalid) as before_arrival:
+        services.work_order_complete(
+            work_order=job,
+            by=crew.technician,
+            version=job.version,
+            resolution="Replaced the valve",
+            at=arrived_at - dt.timedelta(hours=1),
+        )
+    assert before_arrival.value.code == "event_out_of_order"
+    stored = WorkOrder.objects.get(pk=job.pk)
+    assert (stored.status, stored.completed_at, stored.responded_at) == (S.IN_PROGRESS, None, arrived_at)
+
+
+def test_no_event_precedes_the_work_orders_creation(crew: Crew) -> None:
+    job = open_covered(by=crew.dispatcher, at=MONDAY_9)
+    with pytest.raises(Invalid) as refused:
+        invoke("schedule", job, crew=crew, at=MONDAY_9 - dt.timedelta(days=1))
+    assert refused.value.details["previous"]["what"] == "its creation"
+
+
+def test_an_event_a_little_before_the_previous_one_is_recorded_at_it(crew: Crew, settings: Settings) -> None:
+    """Phone and server clocks differ by seconds to minutes: within the allowed skew an event
+    is taken, but recorded no earlier than the one before it, so the timeline stays in order."""
+    job = drive(open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=1), S.EN_ROUTE, crew=crew)
+    left_at = next_moment(S.EN_ROUTE) - STEP
+    skew = dt.timedelta(minutes=settings.MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES)
+    job = services.work_order_arrive(
+        work_order=job, by=crew.technician, version=job.version, at=left_at - skew + dt.timedelta(minutes=1)
+    )
+    assert job.arrived_at == job.responded_at == left_at
+    arrival = WorkOrderEvent.objects.get(work_order=job, to_status=S.ON_SITE)
+    assert arrival.at == left_at and not arrival.flagged
+    assert arrival.payload["device_at"] == (left_at - skew + dt.timedelta(minutes=1)).isoformat()
+
+
+def test_a_future_event_is_refused(crew: Crew, settings: Settings) -> None:
+    job = drive(open_covered(by=crew.dispatcher), S.EN_ROUTE, crew=crew)
+    too_late = clock.now() + dt.timedelta(minutes=settings.MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES + 5)
+    with pytest.raises(Invalid) as refused:
+        services.work_order_arrive(work_order=job, by=crew.technician, version=job.version, at=too_late)
+    assert refused.value.code == "implausible_time"
+
+
+def test_a_phone_whose_clock_is_wrong_is_recorded_at_our_time_and_flagged(crew: Crew) -> None:
+    """Its times cannot be trusted to move SLA results: the arrival counts from when we heard of
+    it, which it cannot have been after, and the office reviews what the phone said."""
+    job = drive(open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=1), S.EN_ROUTE, crew=crew)
+    said = next_moment(S.EN_ROUTE)  # in time for the response, by the phone's word
+    heard = clock.now()
+    job = services.work_order_arrive(
+        work_order=job,
+        by=crew.technician,
+        version=job.version,
+        at=said,
+        clock_skew=-dt.timedelta(days=18),  # the phone's clock is 18 days behind ours
+    )
+    assert job.responded_at is not None and heard <= job.responded_at < heard + dt.timedelta(minutes=1)
+    arrival = WorkOrderEvent.objects.get(work_order=job, to_status=S.ON_SITE)
+    assert (arrival.at, arrival.flagged, arrival.flag_reason) == (job.responded_at, True, "device_clock")
+    assert arrival.payload["device_clock"] == {"at": said.isoformat(), "skew_minutes": -18 * 24 * 60}
+    assert [clock for clock, _ in breaches(job)] == ["response"]
+
+
 # --- first-time fix -----------------------------------------------------------------------------
 
 

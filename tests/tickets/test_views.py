@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ def own_job(account_manager: User, tech_a: User) -> WorkOrder:
         location=Point(120.9, 31.5, srid=4326),
         distance_from_site_m=2400,
         flagged=True,
+        flag_reason=WorkOrderEvent.FlagReason.FAR_FROM_SITE,
     )
     ChecklistItem.objects.create(work_order=job, position=1, label="Oil level checked", result="pass")
     for number, quantity, cost in (("AC-1", "2", "10.05"), ("AC-2", "1.5", "3.10")):
@@ -134,7 +136,7 @@ def test_page_shows_everything_about_the_job(dispatcher: User, own_job: WorkOrde
     assert own_job.number in page and "二号厂房" in page
     # Timeline: who, where, and the flagged arrival.
     assert (
-        "flagged: far from the site" in page
+        "flagged: Far from the site" in page
         and "2400 m from the site" in page
         and "31.50000, 120.90000" in page
     )
@@ -149,6 +151,22 @@ def test_page_shows_everything_about_the_job(dispatcher: User, own_job: WorkOrde
     clocks = {clock.label: clock for clock in response.context["sla_clocks"]}
     assert clocks["Response"].state == "met" and clocks["Resolution"].state == "breached"
     assert "breached by 1 h 00 min" in page
+
+
+def test_an_unpriced_part_shows_a_dash_and_stays_out_of_the_total(
+    dispatcher: User, own_job: WorkOrder
+) -> None:
+    """A part the office has not priced yet (the phone sends no price) is "—", never "None
+    CNY" or 0.00, and the total counts the priced parts only."""
+    PartUsage.objects.create(
+        work_order=own_job, part_number="AC-3", quantity=Decimal(1), unit_cost=None, recorded_at=clock.now()
+    )
+    response = logged_in(dispatcher).get(f"/work-orders/{own_job.pk}/")
+    page = response.content.decode()
+    row = re.search(r"<tr><td>AC-3<br>.*?</tr>", page, re.S)
+    assert row is not None
+    assert "None" not in row.group(0) and row.group(0).count("—") == 2
+    assert response.context["part_totals"] == [("CNY", Decimal("24.75"))]
 
 
 def test_open_job_shows_running_clock_and_no_report(dispatcher: User) -> None:

@@ -12,6 +12,9 @@
   const PHOTO_MAX_BYTES = 2 * 1024 * 1024; // after compression; the server takes up to 10 MB
   const PHOTO_MAX_SIDE = 1600;
   const POLL_MS = 60 * 1000;
+  // What the server accepts (its page says: mobile_api.views.app_limits): every field stops
+  // there, so nothing queued is refused for its length.
+  const LIMITS = JSON.parse(document.body.dataset.limits || "{}");
   let position = null; // the phone's last known position, for distances and arrivals
   let current = { page: null, id: null };
   let shownJobState = ""; // what the job screen shows, to redraw it only when that changed
@@ -139,6 +142,7 @@
 
   // `entries`: the whole outbox, to say which queued actions wait for this one.
   function problemCard(entry, entries) {
+    if (entry.state === "failed") return failedCard(entry, entries);
     const problem = entry.problem || {};
     const conflict = entry.state === "conflict";
     const current = problem.details && problem.details.current;
@@ -170,6 +174,32 @@
     );
   }
 
+  // An action the server kept failing on while it took the others: kept on the phone (it is
+  // the technician's work), tried again when they say so.
+  function failedCard(entry, entries) {
+    const held = Outbox.heldBy(entry, entries);
+    return h(
+      "section",
+      { class: "problem", role: "alert", "data-code": "server_error", "data-kind": entry.kind },
+      h("h3", {}, t("The server could not take this")),
+      h("p", {}, `${entry.jobNumber} · ${actionLabel(entry)}`),
+      h("p", { class: "server-message" }, t("The server failed on it {n} times while it took your other changes. It is kept on the phone: try again later, or tell the office.", { n: entry.serverErrors || entry.attempts })),
+      held.length ? h("p", { class: "held" }, t("Waiting until this is resolved: {actions}", { actions: held.map(actionLabel).join(", ") })) : null,
+      h(
+        "button",
+        {
+          type: "button",
+          class: "primary",
+          onclick: async () => {
+            await Outbox.retry(entry.seq);
+            render();
+          },
+        },
+        t("Retry"),
+      ),
+    );
+  }
+
   const showingJob = (jobId) => current.page === "job" && current.id === jobId;
 
   // The server's words, or the app's own in the technician's language where the refusal
@@ -179,6 +209,9 @@
     if (previous) return meterTooLow(previous);
     const next = problem.code === "meter_above_later_reading" && problem.details && problem.details.next;
     if (next) return meterAboveLater(next);
+    const earlier = problem.code === "event_out_of_order" && problem.details && problem.details.previous;
+    if (earlier) return t("Earlier than the job's previous step ({time} on {date}). Check the phone's date and time.", { time: timeIn(earlier.at), date: dateOf(earlier.at) });
+    if (problem.code === "too_many_photos") return t("This job already has the most photos it can keep ({n}).", { n: problem.details.limit });
     return problem.message || "";
   }
 
@@ -388,7 +421,7 @@
               if (type === "paused") {
                 const reason = prompt(t("Why are you pausing?"));
                 if (reason === null) return;
-                extra = { reason };
+                extra = { reason: reason.slice(0, LIMITS.reason) }; // a prompt has no maxlength
               }
               await queueEvent(job, type, extra);
               render();
@@ -437,11 +470,11 @@
         input = h(
           "span",
           { class: "with-unit" },
-          h("input", { type: "number", step: "any", inputmode: "decimal", name, "aria-label": label, value: item.value ?? "" }),
+          h("input", { type: "number", step: "any", inputmode: "decimal", name, "aria-label": label, value: item.value ?? "", min: `-${LIMITS.measurement}`, max: LIMITS.measurement }),
           item.unit,
         );
       } else {
-        input = h("textarea", { name, rows: 2, "aria-label": label, value: item.text || "" });
+        input = h("textarea", { name, rows: 2, "aria-label": label, value: item.text || "", maxlength: LIMITS.checklistText });
       }
       return h("fieldset", { class: "item", "data-position": item.position }, h("legend", {}, label), input);
     });
@@ -476,9 +509,9 @@
   }
 
   function partsSection(job) {
-    const number = h("input", { id: "part-number", required: true, autocapitalize: "characters" });
-    const description = h("input", { id: "part-description" });
-    const quantity = h("input", { id: "part-quantity", type: "number", min: "0.001", step: "any", inputmode: "decimal", value: "1", required: true });
+    const number = h("input", { id: "part-number", required: true, autocapitalize: "characters", maxlength: LIMITS.partNumber });
+    const description = h("input", { id: "part-description", maxlength: LIMITS.partDescription });
+    const quantity = h("input", { id: "part-quantity", type: "number", min: "0.001", max: LIMITS.quantity, step: "any", inputmode: "decimal", value: "1", required: true });
     return section(
       t("Parts used"),
       partsList(job),
@@ -524,7 +557,9 @@
 
   function photosSection(job) {
     const message = h("p", { class: "error", role: "alert" });
-    const caption = h("input", { id: "photo-caption" });
+    const caption = h("input", { id: "photo-caption", maxlength: LIMITS.caption });
+    const photoCount = job.attachments.filter((a) => a.kind === "photo").length;
+    const full = photoCount >= LIMITS.photos;
     const picker = h("input", {
       id: "photo-file",
       type: "file",
@@ -533,6 +568,7 @@
       onchange: async (event) => {
         const file = event.target.files[0];
         if (!file) return;
+        const takenAt = new Date().toISOString(); // shrinking it drops its EXIF, and its time
         message.textContent = t("Preparing the photo…");
         let photo = null;
         try {
@@ -544,7 +580,7 @@
           message.textContent = t("This photo could not be made small enough to send. Take it again closer or with less detail.");
           return;
         }
-        await queueRecord(job, "photo", "photos", null, { photo, photoName: "photo.jpg", caption: caption.value.trim() });
+        await queueRecord(job, "photo", "photos", null, { photo, photoName: "photo.jpg", caption: caption.value.trim(), at: takenAt });
         render();
       },
     });
@@ -553,15 +589,12 @@
       job.attachments.length
         ? h("ul", { class: "photos" }, job.attachments.map((a) => h("li", {}, `${a.caption || t("Photo")} · ${Math.ceil(a.size_bytes / 1024)} KB${a.local ? ` · ${t("waiting to send")}` : ""}`)))
         : null,
-      h("label", { for: "photo-caption" }, t("Caption")),
-      caption,
-      h("label", { for: "photo-file", class: "button secondary" }, t("Take a photo")),
-      picker,
+      full
+        ? h("p", { class: "note" }, t("This job already has the most photos it can keep ({n}).", { n: LIMITS.photos }))
+        : [h("label", { for: "photo-caption" }, t("Caption")), caption, h("label", { for: "photo-file", class: "button secondary" }, t("Take a photo")), picker],
       message,
     );
   }
-
-  const METER_MAX = "999999999999.99"; // the server's bound: 14 digits, 2 after the point
 
   // The last reading of each meter stands beside the field (the server's, or one still waiting
   // to send): a meter only goes up, and a lower reading is refused here, before it queues.
@@ -586,7 +619,7 @@
       h("option", { value: "operating_hours", selected: first === "operating_hours" }, t("Operating hours")),
       h("option", { value: "cycles", selected: first === "cycles" }, t("Cycles")),
     );
-    const value = h("input", { id: "meter-value", type: "number", min: "0", max: METER_MAX, step: "0.01", inputmode: "decimal", required: true, "aria-describedby": "meter-last" });
+    const value = h("input", { id: "meter-value", type: "number", min: "0", max: LIMITS.meter, step: "0.01", inputmode: "decimal", required: true, "aria-describedby": "meter-last" });
     showLast();
     return section(
       t("Meter reading"),
@@ -618,7 +651,7 @@
 
   function signatureSection(job) {
     const pad = SignaturePad.create();
-    const signer = h("input", { id: "signer-name", autocomplete: "name", value: job.contact ? job.contact.name : "" });
+    const signer = h("input", { id: "signer-name", autocomplete: "name", maxlength: LIMITS.signerName, value: job.contact ? job.contact.name.slice(0, LIMITS.signerName) : "" });
     const message = h("p", { class: "error", role: "alert" });
     return section(
       job.requires_signature ? `${t("Customer signature")} *` : t("Customer signature"),
@@ -682,7 +715,7 @@
   }
 
   function completeSection(job) {
-    const resolution = h("textarea", { id: "resolution", rows: 4, maxlength: 5000 });
+    const resolution = h("textarea", { id: "resolution", rows: 4, maxlength: LIMITS.resolution });
     const missingList = h("ul", { class: "error", role: "alert" });
     return h(
       "section",

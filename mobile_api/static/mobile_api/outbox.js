@@ -8,9 +8,12 @@
 // What the server refuses stays in the outbox until the technician decides:
 //   409  a conflict: the dispatcher changed or reassigned the job meanwhile
 //   4xx  refused: something is missing or invalid (the answer says what)
+//   5xx  failed: the server errs on this action while it answers others (a bug it has with
+//        it); after SERVER_ERROR_TRIES such answers it is set aside with "Retry", never deleted
 // and holds back only the later actions of that job that depend on it (`dependsOn`); the
-// others are sent, and so are other jobs'. 401 stops everything until the technician logs in
-// again.
+// others are sent, and so are other jobs'. When the server answers nothing (no signal, the
+// server or its database down) the queue pauses and tries again later, without end. 401
+// stops everything until the technician logs in again.
 "use strict";
 
 const Api = (() => {
@@ -21,7 +24,11 @@ const Api = (() => {
   async function call(method, path, { json, form, key, token } = {}) {
     const headers = { Accept: "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
-    if (key) headers["Idempotency-Key"] = key;
+    if (key) {
+      headers["Idempotency-Key"] = key;
+      // The phone's clock as it sends: a clock far from the server's is not trusted with times.
+      headers["Device-Time"] = new Date().toISOString();
+    }
     let body;
     if (json !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -54,6 +61,9 @@ function newKey() {
 const Outbox = (() => {
   const MIN_DELAY_MS = 2000;
   const MAX_DELAY_MS = 5 * 60 * 1000;
+  // 5xx answers to one action, while the server answers the rest, before it is set aside:
+  // with the backoff, about half a minute of tries.
+  const SERVER_ERROR_TRIES = 5;
   const listeners = new Set();
   let draining = null;
   let retryTimer = null;
@@ -103,6 +113,7 @@ const Outbox = (() => {
       const form = new FormData();
       form.append("file", entry.photo, entry.photoName || "photo.jpg");
       form.append("caption", entry.caption || "");
+      if (entry.at) form.append("at", entry.at); // when it was taken: the photo keeps no EXIF
       return Api.call("POST", entry.path, { form, key: entry.key, token: bearer });
     }
     return Api.call("POST", entry.path, { json: entry.body, key: entry.key, token: bearer });
@@ -116,11 +127,25 @@ const Outbox = (() => {
     retryTimer = setTimeout(drain, delay * (0.8 + Math.random() * 0.4));
   }
 
-  // One pass over the outbox, oldest first. Resolves to "done", "offline" or "unauthorized".
+  // Whether the server answers at all: after a 5xx, tells "this action fails" from "the
+  // server (or its database) is down", which answers 503 to everything.
+  async function serverAnswers(bearer) {
+    try {
+      const { status } = await Api.call("GET", "/me", { token: bearer });
+      return status >= 200 && status < 300;
+    } catch (error) {
+      if (error instanceof Api.Offline) return false;
+      throw error;
+    }
+  }
+
+  // One pass over the outbox, oldest first. Resolves to "done", "partial" (done but for
+  // actions the server erred on, tried again later), "offline" or "unauthorized".
   async function drainOnce() {
     const bearer = await token();
     if (!bearer) return "unauthorized";
     const held = []; // refused, or waiting for one that was
+    let erred = null; // the last 5xx of an action set aside for this pass
     for (const entry of await Store.all("outbox")) {
       if (entry.state !== "pending" || held.some((earlier) => dependsOn(entry, earlier))) {
         held.push(entry);
@@ -143,12 +168,29 @@ const Outbox = (() => {
         await Store.setMeta("sessionExpired", true);
         notify();
         return "unauthorized";
-      } else if (status === 408 || status === 429 || status >= 500) {
+      } else if (status === 408 || status === 429) {
         entry.attempts += 1;
         await Store.put("outbox", entry);
         retryLater(`HTTP ${status}`);
         notify();
         return "offline";
+      } else if (status >= 500) {
+        entry.attempts += 1;
+        if (!(await serverAnswers(bearer))) {
+          await Store.put("outbox", entry);
+          retryLater(`HTTP ${status}`); // down: pause, and never give up
+          notify();
+          return "offline";
+        }
+        entry.serverErrors = (entry.serverErrors || 0) + 1;
+        if (entry.serverErrors >= SERVER_ERROR_TRIES) {
+          entry.state = "failed"; // shown with "Retry"; kept until it goes through
+          entry.problem = { status, ...(data || { code: `http_${status}`, message: `HTTP ${status}` }) };
+        } else {
+          erred = `HTTP ${status}`;
+        }
+        await Store.put("outbox", entry);
+        held.push(entry); // the others go on
       } else {
         entry.state = status === 409 ? "conflict" : "refused";
         entry.problem = { status, ...(data || { code: `http_${status}`, message: `HTTP ${status}` }) };
@@ -156,6 +198,10 @@ const Outbox = (() => {
         held.push(entry);
       }
       notify();
+    }
+    if (erred) {
+      retryLater(erred);
+      return "partial";
     }
     failures = 0;
     lastError = "";
@@ -176,7 +222,7 @@ const Outbox = (() => {
         again = false;
         outcome = await drainOnce();
       } while (again && outcome === "done");
-      if (outcome === "done") await Sync.pull();
+      if (outcome === "done" || outcome === "partial") await Sync.pull();
       return outcome;
     })().finally(() => {
       draining = null;
@@ -203,6 +249,16 @@ const Outbox = (() => {
     await drain();
   }
 
+  // "Retry" on an action the server kept failing on: back in the queue, in its place.
+  async function retry(seq) {
+    const entry = await Store.get("outbox", seq);
+    if (!entry) return;
+    Object.assign(entry, { state: "pending", problem: null, serverErrors: 0 });
+    await Store.put("outbox", entry);
+    notify();
+    await drain();
+  }
+
   async function status() {
     const entries = await Store.all("outbox");
     return {
@@ -221,6 +277,7 @@ const Outbox = (() => {
     add,
     drain,
     discard,
+    retry,
     status,
     dependsOn,
     heldBy,
@@ -250,8 +307,8 @@ const Sync = (() => {
       await Store.setMeta("sessionExpired", true);
       return false;
     }
-    if (answer.status === 400 && cursor) {
-      await Store.setMeta("cursor", null); // too old a cursor: start again with everything
+    if ((answer.status === 400 || answer.status === 422) && cursor) {
+      await Store.setMeta("cursor", null); // a cursor the server cannot use: start again with everything
       return pullOnce();
     }
     if (answer.status !== 200) return false;
