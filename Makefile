@@ -4,6 +4,7 @@
 # Both install what is missing and are safe to run again.
 #   make test NOW=2027-12-31T23:50:00+08:00   the suite at that instant (default: drawn from the commit)
 #   make sweep                                the suite at many instants (see SWEEP below)
+#   make deep                                 the deeper fuzz and browser walks (see DEEP below)
 
 SHELL := /bin/bash
 VENV := .venv
@@ -19,7 +20,7 @@ SOLVER_SECONDS ?= 5
 export DEBUG ?= 1
 export DATABASE_URL ?= postgres:///$(DB_NAME)
 
-.PHONY: demo test sweep system venv dotenv database messages migrate seed schedule accounts serve lint typecheck pytest clean
+.PHONY: demo test sweep deep system venv dotenv database messages migrate seed schedule accounts serve lint typecheck pytest clean
 
 demo: system venv dotenv database messages migrate seed schedule accounts serve
 
@@ -44,6 +45,15 @@ sweep: system venv dotenv database messages
 	  echo "== now = $$now"; \
 	  $(VENV)/bin/pytest -q -p no:cacheprovider --now $$now $(SWEEP_TESTS) | tail -1 || failed=1; \
 	done; exit $$failed
+
+# DEEP: the variants `make test` leaves out for time. Both APIs fuzzed with 100 examples per
+# operation, schemathesis's coverage phase, and every parameter's edges as every caller
+# (FUZZ_DEEP=1); and the browser walks' deep variants (every back-office page, both languages).
+# Chromium comes from `deploy/bootstrap.sh --browser` (`make deep CI=1` runs it); without it the
+# browser half is skipped, as in `make test`.
+deep: system venv dotenv database messages
+	FUZZ_DEEP=1 $(VENV)/bin/pytest $(if $(NOW),--now $(NOW)) tests/faults/test_schemas_all_roles.py
+	$(VENV)/bin/pytest $(if $(NOW),--now $(NOW)) -m deep tests/browser
 
 # A development .env for a shell in this checkout (git-ignored; the settings read it only when
 # the environment does not set DEBUG, so never in production). Kept if it exists.

@@ -17,10 +17,12 @@ from fieldservice import clock, roles
 from fieldservice.api import ErrorOut
 from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, NotFound
+from fieldservice.ranges import Id
 
 router = Router()
-# 400: a body that is not JSON at all (ninja refuses it before validation).
-ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422)}
+# 400: a body that is not JSON at all (ninja refuses it before validation); 413: a body over
+# DATA_UPLOAD_MAX_MEMORY_SIZE (fieldservice.api).
+ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 422)}
 
 
 def _require_account_manager(request: AuthedRequest) -> None:
@@ -43,7 +45,7 @@ def _opportunity(request: AuthedRequest, opportunity_id: int) -> RenewalOpportun
 @router.get("/renewals", response={200: list[schemas.RenewalOut], **ERRORS}, tags=["renewals"])
 def renewals(
     request: AuthedRequest,
-    owner_id: int | None = None,
+    owner_id: Id | None = None,
     stage: Query[list[RenewalOpportunity.Stage] | None] = None,
     max_days: int | None = Query(None, ge=0, le=3650, description="Key date within this many days"),
     band: Query[list[HealthScore.Band] | None] = None,

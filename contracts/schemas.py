@@ -11,6 +11,7 @@ from ninja import Field, Schema
 from pydantic import WithJsonSchema
 
 from contracts.models import AccountTask, RenewalOpportunity
+from fieldservice.ranges import ContractValue
 
 
 def _enum_schema(choices: type[TextChoices], name: str) -> dict[str, Any]:
@@ -49,7 +50,7 @@ class RenewalOut(Schema):
 
 class StageIn(Schema):
     stage: RenewalOpportunity.Stage
-    proposed_value: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    proposed_value: ContractValue | None = None
 
 
 class TaskOut(Schema):

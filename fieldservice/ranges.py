@@ -11,28 +11,35 @@ page that added a day to it overflowed).
 - In Django forms, use `date_field()` / `datetime_field()` / `text_field()`, or add
   `DATE_VALIDATORS` to a field of your own.
 - For a query parameter read by hand in a view, `parse_date(value, field=...)` raises
-  `Invalid` with the field's name.
+  `Invalid` with the field's name (for an API); a page cleans it with `date_field()`, whose
+  errors are in the reader's language.
+- Every back-office form takes its date and date-time fields from here (fieldservice/admin.py).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator, Field
 
 from fieldservice.errors import Invalid
 
 # Business dates: service history, contracts, plans. Wide enough for any real equipment's
-# history and any contract term, narrow enough that date arithmetic on them cannot overflow.
-EARLIEST_DATE = dt.date(2000, 1, 1)
+# history (a machine installed in the 1980s is still serviced) and any contract term, narrow
+# enough that date arithmetic on them cannot overflow.
+EARLIEST_DATE = dt.date(1970, 1, 1)
 LATEST_DATE = dt.date(2099, 12, 31)
-EARLIEST_DATETIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+EARLIEST_DATETIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST_DATETIME = dt.datetime(2099, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 
 # Text, in characters: a name or title fits a line; a note fits a page.
@@ -40,11 +47,21 @@ NAME_LENGTH = 200
 SHORT_TEXT_LENGTH = 200
 LONG_TEXT_LENGTH = 10_000
 CODE_LENGTH = 64
+# An opaque value a client hands back (the technician app's sync cursor), in characters.
+CURSOR_LENGTH = 4096
+# A client's Idempotency-Key, in characters (mobile_api.models.IdempotencyRecord.key).
+IDEMPOTENCY_KEY_LENGTH = 100
 
 # Numbers.
 MAX_MONEY = Decimal("99999999.99")  # a single price or line, in the contract's currency
 MAX_QUANTITY = Decimal("100000")
 MAX_MINUTES = 7 * 24 * 60  # a job's estimate or a window's length: a week
+MAX_ID = 2**63 - 1  # a primary key (BigAutoField: PostgreSQL bigint)
+MAX_CONTRACT_VALUE = Decimal("999999999999.99")  # a contract's annual value (ServiceContract.annual_value)
+MAX_METER_VALUE = Decimal("999999999999.99")  # a meter's reading: what MeterReading.value holds
+MAX_MEASUREMENT = Decimal("9999999999.9999")  # a checklist value, either sign: ChecklistItem.value
+MAX_POSITION = 1000  # an item's number in a list (a checklist)
+MAX_VERSION = 2_147_483_647  # a row's version, as the client last saw it (a PostgreSQL integer)
 
 
 def _date_in_range(value: dt.date) -> dt.date:
@@ -85,6 +102,14 @@ Code = Annotated[str, Field(max_length=CODE_LENGTH)]
 Money = Annotated[Decimal, Field(ge=0, le=MAX_MONEY, max_digits=10, decimal_places=2)]
 Quantity = Annotated[Decimal, Field(gt=0, le=MAX_QUANTITY, max_digits=12, decimal_places=3)]
 Minutes = Annotated[int, Field(ge=1, le=MAX_MINUTES)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+ContractValue = Annotated[Decimal, Field(ge=0, le=MAX_CONTRACT_VALUE, max_digits=14, decimal_places=2)]
+MeterValue = Annotated[Decimal, Field(ge=0, le=MAX_METER_VALUE, max_digits=14, decimal_places=2)]
+Measurement = Annotated[
+    Decimal, Field(ge=-MAX_MEASUREMENT, le=MAX_MEASUREMENT, max_digits=14, decimal_places=4)
+]
+Position = Annotated[int, Field(ge=1, le=MAX_POSITION)]
+Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 
 
 # --- Django forms ------------------------------------------------------------------------------
@@ -102,15 +127,29 @@ def _validate_date(value: dt.date | dt.datetime | None) -> None:
         )
 
 
-DATE_VALIDATORS = [_validate_date]
+DATE_VALIDATORS: list[Callable[[Any], None]] = [_validate_date]
+
+
+class BoundedDateField(forms.DateField):
+    default_validators = DATE_VALIDATORS
+
+
+class BoundedDateTimeField(forms.DateTimeField):
+    default_validators = DATE_VALIDATORS
+
+
+class BoundedSplitDateTimeField(forms.SplitDateTimeField):
+    """The back office's date-and-time field (two inputs), in the range."""
+
+    default_validators = DATE_VALIDATORS
 
 
 def date_field(**kwargs: Any) -> forms.DateField:
-    return forms.DateField(validators=DATE_VALIDATORS, **kwargs)
+    return BoundedDateField(**kwargs)
 
 
 def datetime_field(**kwargs: Any) -> forms.DateTimeField:
-    return forms.DateTimeField(validators=DATE_VALIDATORS, **kwargs)
+    return BoundedDateTimeField(**kwargs)
 
 
 def text_field(*, max_length: int = SHORT_TEXT_LENGTH, **kwargs: Any) -> forms.CharField:
@@ -140,5 +179,44 @@ def parse_date(value: str, *, field: str) -> dt.date:
         raise Invalid(f"{field}: {error}.", code="date_out_of_range") from None
 
 
+def command_date(value: str) -> dt.date:
+    """A management command's YYYY-MM-DD argument (argparse's `type=`), in the range."""
+    try:
+        return _date_in_range(dt.date.fromisoformat(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date as YYYY-MM-DD between {EARLIEST_DATE} and {LATEST_DATE}"
+        ) from None
+
+
 def in_date_range(day: dt.date) -> bool:
     return EARLIEST_DATE <= day <= LATEST_DATE
+
+
+# --- values stored before the range was enforced ------------------------------------------------
+
+
+class ShownAsStored(dt.datetime):
+    """A date-time that templates show as it is, not in local time: the flag Django's own
+    {% timezone %} tag sets on a value it has converted already."""
+
+    convert_to_local_time = False
+
+
+def _has_local_time(value: dt.datetime) -> bool:
+    try:
+        timezone.localtime(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def show_out_of_range_as_stored(obj: models.Model) -> None:
+    """Let a page show an object whose date-time was stored out of range before the range was
+    enforced: 9999-12-31 23:59 UTC has no local time, and the work order's page and its admin
+    form answered 500 on one. Such a value is shown in UTC, as stored; nothing is written."""
+    for field in obj._meta.concrete_fields:
+        value = getattr(obj, field.attname)
+        if isinstance(field, models.DateTimeField) and value is not None and not _has_local_time(value):
+            stored = value.astimezone(dt.UTC)
+            setattr(obj, field.attname, ShownAsStored.combine(stored.date(), stored.timetz()))

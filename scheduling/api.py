@@ -16,8 +16,9 @@ from scheduling.reasons import unplaced_text
 from tickets.selectors import work_order_get
 
 router = Router()
-# 400: a body that is not JSON at all (ninja refuses it before validation).
-ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422)}
+# 400: a body that is not JSON at all (ninja refuses it before validation); 413: a body over
+# DATA_UPLOAD_MAX_MEMORY_SIZE (fieldservice.api).
+ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 422)}
 
 
 def _require_planner(request: AuthedRequest) -> None:

@@ -19,7 +19,7 @@ from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fieldservice import clock
+from fieldservice import clock, ranges
 from scheduling.models import ScheduleRun, Shift, Technician, TechnicianSkill, Territory
 from scheduling.reasons import unplaced_entry_text
 from scheduling.selectors import horizon_origin
@@ -231,22 +231,23 @@ def board_get(*, day: dt.date, territory: Territory | None, now: dt.datetime | N
         jobs: list[Block] = []
         for work_order in planned.get(tech.user_id, []):
             assert work_order.planned_start is not None and work_order.planned_end is not None
+            # Planned times stored before fieldservice.ranges was enforced (0001-01-01 or
+            # 9999-12-31) cannot have a drive subtracted or a local time shown: the board shows
+            # them at the range's ends, and still opens so that the job can be moved.
+            planned_start = max(work_order.planned_start, ranges.EARLIEST_DATETIME)
+            planned_end = min(work_order.planned_end, ranges.LATEST_DATETIME)
             site = (work_order.site.location.y, work_order.site.location.x)
             drive = _drive_minutes(here, site)
             if drive:
-                travel_start = work_order.planned_start - drive * MINUTE
-                left, width = _position(travel_start, work_order.planned_start, track_origin)
-                row.blocks.append(
-                    Block("travel", travel_start, work_order.planned_start, left, width, minutes=drive)
-                )
+                travel_start = planned_start - drive * MINUTE
+                left, width = _position(travel_start, planned_start, track_origin)
+                row.blocks.append(Block("travel", travel_start, planned_start, left, width, minutes=drive))
                 row.travel_minutes += drive
-            left, width = _position(work_order.planned_start, work_order.planned_end, track_origin)
+            left, width = _position(planned_start, planned_end, track_origin)
             late = bool(
                 work_order.sla_resolution_due and work_order.planned_end > work_order.sla_resolution_due
             )
-            block = Block(
-                "job", work_order.planned_start, work_order.planned_end, left, width, work_order, late=late
-            )
+            block = Block("job", planned_start, planned_end, left, width, work_order, late=late)
             jobs.append(block)
             row.blocks.append(block)
             here = site

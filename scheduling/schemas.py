@@ -7,14 +7,15 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from fieldservice.ranges import BoundedDate, Id
 from scheduling.models import Assignment
 from scheduling.reasons import unplaced_entry_text
 
 
 class RunIn(Schema):
-    date: dt.date = Field(..., description="First day of the plan (local date)")
+    date: BoundedDate = Field(..., description="First day of the plan (local date)")
     days: int = Field(1, ge=1, le=14)
-    territory_id: int | None = Field(None, description="One territory, or null for all (solved in parallel)")
+    territory_id: Id | None = Field(None, description="One territory, or null for all (solved in parallel)")
     time_limit_s: int | None = Field(None, ge=1, le=300, description="Solver time per territory")
 
 
@@ -102,7 +103,7 @@ class AcceptOut(Schema):
 
 
 class InsertIn(Schema):
-    work_order_id: int
+    work_order_id: Id
 
 
 class InsertOut(Schema):

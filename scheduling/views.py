@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from fieldservice import clock, roles
+from fieldservice import clock, ranges, roles
 from fieldservice.errors import DomainError
 from fieldservice.web import role_required
 from scheduling import board as board_selectors
@@ -32,13 +33,33 @@ planner_only = role_required(roles.DISPATCHER, roles.ADMIN)
 BOARD_TIME_LIMIT_S = 5
 MAX_BOARD_TIME_LIMIT_S = 30
 ALL = "all"
+DAY_FIELD = ranges.date_field(input_formats=["%Y-%m-%d"])
 
 
 def _day(value: str | None) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value or "")
-    except ValueError:
+    """The day asked for (YYYY-MM-DD, inside fieldservice.ranges), or today when none is.
+    Raises ValidationError, in the reader's language, for a day that is not one: a board
+    one day either side of 0001-01-01 or 9999-12-31 overflowed."""
+    if not value:
         return clock.today()
+    return DAY_FIELD.clean(value)
+
+
+def _refused_status(request: HttpRequest) -> int:
+    """What a request the view cannot read gets: 400, except that htmx swaps only a 2xx answer
+    into the page, and there the refusal is the answer to show (as the services' refusals are)."""
+    return 200 if _is_htmx(request) else 400
+
+
+def _id(value: str | None) -> int | None:
+    """A primary key from a form or query string, or None for anything else."""
+    return int(value) if value and value.isascii() and value.isdecimal() else None
+
+
+def _version(value: str | None, work_order: WorkOrder) -> int:
+    """The version the dispatcher's board showed; the current one when the form sent none."""
+    sent = _id(value)
+    return work_order.version if sent is None else sent
 
 
 def _territory(value: str | None, territories: list[Territory]) -> Territory | None:
@@ -46,10 +67,10 @@ def _territory(value: str | None, territories: list[Territory]) -> Territory | N
     board (and the optimizer run started from it) to one crew."""
     if value == ALL:
         return None
-    if value and value.isdigit():
-        for territory in territories:
-            if territory.pk == int(value):
-                return territory
+    chosen = _id(value)
+    for territory in territories:
+        if territory.pk == chosen:
+            return territory
     return territories[0] if territories else None
 
 
@@ -66,7 +87,16 @@ def _is_htmx(request: HttpRequest) -> bool:
 @planner_only
 def board(request: HttpRequest) -> HttpResponse:
     territories = list(Territory.objects.order_by("name"))
-    day = _day(request.GET.get("day"))
+    status = 200
+    try:
+        day = _day(request.GET.get("day"))
+    except ValidationError as refused:
+        messages.error(
+            request,
+            _("The day asked for cannot be shown: %(reason)s Today is shown instead.")
+            % {"reason": " ".join(refused.messages)},
+        )
+        day, status = clock.today(), 400
     territory = _territory(request.GET.get("territory"), territories)
     data = board_selectors.board_get(day=day, territory=territory)
     context: dict[str, Any] = {
@@ -78,20 +108,22 @@ def board(request: HttpRequest) -> HttpResponse:
         "next_day": day + dt.timedelta(days=1),
         "board_url": _board_url(day, territory),
         "urgent_count": sum(1 for item in data.queue if item.work_order.priority <= URGENT_MAX_PRIORITY),
+        "day_range": (ranges.EARLIEST_DATE, ranges.LATEST_DATE),  # the picker offers no other
     }
-    return render(request, "scheduling/board.html", context)
+    return render(request, "scheduling/board.html", context, status=status)
 
 
 @require_POST
 @planner_only
 def run_create(request: HttpRequest) -> HttpResponse:
     territories = list(Territory.objects.order_by("name"))
-    day = _day(request.POST.get("day"))
-    territory = _territory(request.POST.get("territory"), territories)
     try:
-        time_limit = int(request.POST.get("time_limit_s") or BOARD_TIME_LIMIT_S)
-    except ValueError:
-        time_limit = BOARD_TIME_LIMIT_S
+        day = _day(request.POST.get("day"))
+    except ValidationError as refused:
+        context = {"message": " ".join(refused.messages)}
+        return render(request, "scheduling/_run_error.html", context, status=_refused_status(request))
+    territory = _territory(request.POST.get("territory"), territories)
+    time_limit = _id(request.POST.get("time_limit_s")) or BOARD_TIME_LIMIT_S
     time_limit = min(max(time_limit, 1), MAX_BOARD_TIME_LIMIT_S)
     try:
         run = services.schedule_run_create(
@@ -197,10 +229,14 @@ def _back_to_board(request: HttpRequest, url: str) -> HttpResponse:
 @planner_only
 def insert(request: HttpRequest) -> HttpResponse:
     work_order = get_object_or_404(
-        WorkOrder.objects.select_related("site"), pk=request.POST.get("work_order")
+        WorkOrder.objects.select_related("site"), pk=_id(request.POST.get("work_order"))
     )
     territories = list(Territory.objects.order_by("name"))
-    url = _board_url(_day(request.POST.get("day")), _territory(request.POST.get("territory"), territories))
+    try:
+        day = _day(request.POST.get("day"))
+    except ValidationError:
+        day = clock.today()  # only where to go back to afterwards: the insertion is for today
+    url = _board_url(day, _territory(request.POST.get("territory"), territories))
     if work_order.priority > URGENT_MAX_PRIORITY:
         messages.error(
             request, _("Only P1 and P2 jobs are inserted as urgent; run the optimizer for the rest.")
@@ -243,8 +279,8 @@ def _reassign_context(
     work_order: WorkOrder, day: dt.date, version: int, territory_value: str
 ) -> dict[str, Any]:
     territory = None
-    if territory_value.isdigit():
-        territory = Territory.objects.filter(pk=int(territory_value)).first()
+    if (territory_id := _id(territory_value)) is not None:
+        territory = Territory.objects.filter(pk=territory_id).first()
     technicians = Technician.objects.filter(active=True, shifts__date=day).select_related("user")
     if territory is not None:
         technicians = technicians.filter(territory=territory)
@@ -260,23 +296,25 @@ def _reassign_context(
     }
 
 
-def _reassign_response(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
+def _reassign_response(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
     """The form as a fragment for htmx, as a page of its own without JavaScript."""
     template = "scheduling/_reassign.html" if _is_htmx(request) else "scheduling/reassign_page.html"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 @require_GET
 @planner_only
 def reassign_form(request: HttpRequest, work_order_id: int) -> HttpResponse:
     work_order = get_object_or_404(WorkOrder.objects.select_related("site"), pk=work_order_id)
+    version = _version(request.GET.get("version"), work_order)
     try:
-        version = int(request.GET.get("version") or work_order.version)
-    except ValueError:
-        version = work_order.version
-    context = _reassign_context(
-        work_order, _day(request.GET.get("day")), version, request.GET.get("territory", "")
-    )
+        day, errors = _day(request.GET.get("day")), []
+    except ValidationError as refused:
+        day, errors = clock.today(), refused.messages
+    context = _reassign_context(work_order, day, version, request.GET.get("territory", ""))
+    if errors:
+        context["errors"] = errors
+        return _reassign_response(request, context, status=_refused_status(request))
     return _reassign_response(request, context)
 
 
@@ -284,15 +322,17 @@ def reassign_form(request: HttpRequest, work_order_id: int) -> HttpResponse:
 @planner_only
 def reassign(request: HttpRequest, work_order_id: int) -> HttpResponse:
     work_order = get_object_or_404(WorkOrder.objects.select_related("site"), pk=work_order_id)
-    day = _day(request.POST.get("day"))
     territory_value = request.POST.get("territory", "")
+    version = _version(request.POST.get("version"), work_order)
     try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        version = work_order.version
+        day = _day(request.POST.get("day"))
+    except ValidationError as refused:
+        context = _reassign_context(work_order, clock.today(), version, territory_value)
+        context["errors"] = refused.messages
+        return _reassign_response(request, context, status=_refused_status(request))
     context = _reassign_context(work_order, day, version, territory_value)
     technician = (
-        Technician.objects.select_related("user").filter(pk=request.POST.get("technician") or 0).first()
+        Technician.objects.select_related("user").filter(pk=_id(request.POST.get("technician")) or 0).first()
     )
     try:
         start_clock = dt.time.fromisoformat(request.POST.get("start", ""))
@@ -302,10 +342,12 @@ def reassign(request: HttpRequest, work_order_id: int) -> HttpResponse:
         context["errors"] = [_("Choose a technician and a start time.")]
         return _reassign_response(request, context)
     planned_start = dt.datetime.combine(day, start_clock, horizon_origin(day).tzinfo)
+    duration = dt.timedelta(minutes=work_order.estimated_minutes)
     if work_order.planned_start and work_order.planned_end:
-        duration = work_order.planned_end - work_order.planned_start
-    else:
-        duration = dt.timedelta(minutes=work_order.estimated_minutes)
+        planned = work_order.planned_end - work_order.planned_start
+        # A planned end stored out of the range (9999-12-31) is no guide to the job's length.
+        if planned <= dt.timedelta(minutes=ranges.MAX_MINUTES):
+            duration = planned
     context["start_value"] = f"{start_clock:%H:%M}"
     context["chosen"] = technician.pk
     try:

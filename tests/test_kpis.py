@@ -20,7 +20,7 @@ from django.test import Client
 
 from assets.models import Account, Equipment, Site
 from contracts.models import ServiceContract
-from fieldservice import roles
+from fieldservice import clock, roles
 from fieldservice.kpis import charts
 from fieldservice.kpis.queries import Scope, month_window, monthly_kpis
 from scheduling.models import Territory
@@ -427,13 +427,18 @@ def test_csv_has_a_header_and_one_row_per_month(dispatcher: User, two_accounts: 
 
 
 def test_a_bad_filter_is_reported_and_ignored(dispatcher: User, two_accounts: dict[str, Any]) -> None:
+    """On the page, with the status that says so (400); the file is refused, as a file of other
+    accounts than asked for would be taken for the answer."""
     response = client_for(dispatcher).get("/kpis/", {"industry": "mining", "until": "2026-06"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert 'class="error"' in response.content.decode()
-    rows = csv_rows(
-        client_for(dispatcher).get("/kpis/export.csv", {"industry": "mining", "until": "2026-06"})
+    sla = next(figure for figure in response.context["figures"] if figure.kpi.key == "sla_compliance")
+    assert sla.rows[8][2][1] == 2  # with an SLA, that month: the other filters still apply
+    export = client_for(dispatcher).get(
+        "/kpis/export.csv", {"industry": "mining", "until": "2026-06"}, HTTP_ACCEPT_LANGUAGE="en"
     )
-    assert rows[9][rows[0].index("SLA compliance: with an SLA")] == "2"
+    assert export.status_code == 400
+    assert export.content.decode().startswith("Industry: Select a valid choice.")
 
 
 # --- the charts ----------------------------------------------------------------------------------
@@ -468,3 +473,37 @@ def test_chart_axis_grows_to_fit_the_data() -> None:
     assert charts.nice_top(Decimal("130"), Decimal(0)) == Decimal(160)
     assert charts.nice_top(Decimal("440"), Decimal(0)) == Decimal(600)
     assert charts.nice_top(Decimal("0"), Decimal(0)) == Decimal(1)  # an empty axis still has a span
+
+
+# --- a month out of range (issue 14) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("until", "reason"),
+    [
+        ("9999-12", "Enter a date between 1970-01-01 and 2099-12-31."),  # the month after: 500
+        ("0001-01", "Enter a date between 1970-01-01 and 2099-12-31."),  # eleven months before: 500
+        ("2100-01", "Enter a date between 1970-01-01 and 2099-12-31."),
+        ("2026-13", "Enter a valid date."),
+    ],
+)
+def test_a_last_month_out_of_range_is_400_with_the_field_s_error(
+    dispatcher: User, until: str, reason: str
+) -> None:
+    client = client_for(dispatcher)
+    page = client.get("/kpis/", {"until": until}, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 400
+    assert page.context["form"].errors == {"until": [reason]}
+    # The page still shows the twelve months to this one, saying why.
+    assert page.context["last_month"] == clock.today().replace(day=1)
+    export = client.get("/kpis/export.csv", {"until": until}, HTTP_ACCEPT_LANGUAGE="en")
+    assert export.status_code == 400
+    assert export.content.decode() == f"Last month: {reason}"
+
+
+def test_the_range_s_first_and_last_months_are_shown(dispatcher: User) -> None:
+    client = client_for(dispatcher)
+    for until in ("2000-01", "2099-12"):
+        response = client.get("/kpis/export.csv", {"until": until})
+        assert (until, response.status_code) == (until, 200)
+        assert csv_rows(response)[-1][0] == until

@@ -17,6 +17,7 @@ from fieldservice.api import ErrorOut
 from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, Invalid, NotFound
 from fieldservice.pagination import LimitOffset
+from fieldservice.ranges import ShortText
 from tickets import records, schemas, selectors, services
 from tickets.models import Attachment, WorkOrder
 
@@ -154,7 +155,7 @@ def list_attachments(request: AuthedRequest, work_order_id: int) -> list[Attachm
 
 @router.post("/{int:work_order_id}/attachments", response={201: schemas.AttachmentOut, **ERRORS})
 def upload_attachment(
-    request: AuthedRequest, work_order_id: int, file: File[UploadedFile], caption: Form[str] = ""
+    request: AuthedRequest, work_order_id: int, file: File[UploadedFile], caption: ShortText = Form("")
 ) -> Status:
     """Add a photo (JPEG, PNG, WebP) or PDF while the job is on site; over the size limit → 413."""
     work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)

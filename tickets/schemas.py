@@ -7,15 +7,30 @@ from decimal import Decimal
 from typing import Annotated
 
 from ninja import Field, Schema
-from pydantic import StringConstraints
+from pydantic import StringConstraints, field_validator
 
+from fieldservice.ranges import (
+    NAME_LENGTH,
+    BoundedDate,
+    BoundedDateTime,
+    Code,
+    Id,
+    LongText,
+    Name,
+    ShortText,
+    Version,
+)
 from tickets.models import Attachment, WorkOrder
 
 Priority = Annotated[int, Field(ge=1, le=4, description="1 (P1, most urgent) to 4 (P4)")]
 SkillLevel = Annotated[int, Field(ge=1, le=3)]
 SkillCode = Annotated[str, StringConstraints(pattern=r"^[-a-z0-9_]{1,50}$")]
+# A single job's estimate: a working day at most (narrower than fieldservice.ranges.Minutes).
 Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LENGTH, strip_whitespace=True)]
+# A job needs a few skills; the solver and the board list them all.
+MAX_REQUIRED_SKILLS = 20
+RequiredSkills = Annotated[dict[SkillCode, SkillLevel], Field(max_length=MAX_REQUIRED_SKILLS)]
 
 
 class AccountRef(Schema):
@@ -65,7 +80,7 @@ class PartOut(Schema):
     part_number: str
     description: str
     quantity: Decimal
-    unit_cost: Decimal
+    unit_cost: Decimal | None = Field(description="null until the office prices the part")
     currency: str
 
 
@@ -89,57 +104,68 @@ class WorkOrderDetailOut(WorkOrderOut):
 
 
 class WorkOrderIn(Schema):
-    site_id: int
-    equipment_id: int | None = None
+    site_id: Id
+    equipment_id: Id | None = None
     kind: WorkOrder.Kind = WorkOrder.Kind.CORRECTIVE
     priority: Priority = 3
     title: Text200
-    description: str = ""
-    required_skills: dict[SkillCode, SkillLevel] | None = Field(
+    description: LongText = ""
+    required_skills: RequiredSkills | None = Field(
         None, description="Skill code → minimum level; defaults to the equipment model's skill"
     )
     estimated_minutes: Minutes | None = None
-    earliest_start: dt.datetime | None = None
-    latest_end: dt.datetime | None = None
+    earliest_start: BoundedDateTime | None = None
+    latest_end: BoundedDateTime | None = None
 
 
 class WorkOrderPatch(Schema):
-    version: int = Field(..., ge=1, description="The version you read; a stale one gets 409")
+    version: Version = Field(..., description="The version you read; a stale one gets 409")
     title: Text200 | None = None
-    description: str | None = None
+    description: LongText | None = None
     priority: Priority | None = None
     estimated_minutes: Minutes | None = None
-    required_skills: dict[SkillCode, SkillLevel] | None = None
-    earliest_start: dt.datetime | None = None
-    latest_end: dt.datetime | None = None
+    required_skills: RequiredSkills | None = None
+    earliest_start: BoundedDateTime | None = None
+    latest_end: BoundedDateTime | None = None
+
+    @field_validator(
+        "title", "description", "priority", "estimated_minutes", "required_skills", mode="before"
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Optional here means "leave it as it is"; null reached the NOT NULL column as a 500.
+        # (The window's ends may be null: no earliest start, no latest end.)
+        if value is None:
+            raise ValueError("cannot be null: leave the field out to keep its value")
+        return value
 
 
 class TransitionIn(Schema):
     to: WorkOrder.Status
-    version: int = Field(..., ge=1)
-    technician: str | None = Field(None, description="Username; required to go to `scheduled`")
-    planned_start: dt.datetime | None = None
-    planned_end: dt.datetime | None = None
-    reason: str = ""
-    resolution: str = ""
-    resolution_code: str = ""
+    version: Version
+    technician: Name | None = Field(None, description="Username; required to go to `scheduled`")
+    planned_start: BoundedDateTime | None = None
+    planned_end: BoundedDateTime | None = None
+    reason: ShortText = ""
+    resolution: LongText = ""
+    resolution_code: Code = ""
 
 
 class CancelIn(Schema):
-    version: int = Field(..., ge=1)
+    version: Version
     reason: Text200
 
 
 class WorkOrderQuery(Schema):
     status: list[WorkOrder.Status] | None = None
     priority: list[Priority] | None = None
-    account_id: int | None = None
-    technician: str | None = Field(None, description="Assigned technician's username")
-    territory_id: int | None = None
-    planned_from: dt.date | None = None
-    planned_to: dt.date | None = None
-    created_from: dt.date | None = None
-    created_to: dt.date | None = None
+    account_id: Id | None = None
+    technician: Name | None = Field(None, description="Assigned technician's username")
+    territory_id: Id | None = None
+    planned_from: BoundedDate | None = None
+    planned_to: BoundedDate | None = None
+    created_from: BoundedDate | None = None
+    created_to: BoundedDate | None = None
     overdue_sla: bool | None = Field(None, description="Open and past its response or resolution due time")
     search: str | None = Field(None, max_length=100)
 

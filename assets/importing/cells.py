@@ -21,6 +21,8 @@ from django.core.validators import validate_email
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
+from fieldservice import ranges
+
 Parser = Callable[[str], Any]
 # How much of a bad value a message quotes: enough to find it, not a whole pasted paragraph.
 QUOTED_VALUE_CHARS = 40
@@ -172,12 +174,20 @@ def longitude(value: str) -> float:
 
 def date(value: str) -> dt.date:
     # ISO only: 03/04/2026 is March in one country and April in the next.
+    day = None
     if len(value) == 10:
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             pass
-    raise CellError(_("%(value)s is not a date (YYYY-MM-DD)") % {"value": quoted(value)})
+    if day is None:
+        raise CellError(_("%(value)s is not a date (YYYY-MM-DD)") % {"value": quoted(value)})
+    if not ranges.in_date_range(day):
+        raise CellError(
+            _("Enter a date between %(earliest)s and %(latest)s.")
+            % {"earliest": ranges.EARLIEST_DATE.isoformat(), "latest": ranges.LATEST_DATE.isoformat()}
+        )
+    return day
 
 
 def clock(value: str) -> dt.time:

@@ -17,13 +17,13 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from assets.models import Account
-from fieldservice import clock, roles
+from fieldservice import clock, ranges, roles
 from fieldservice.kpis import charts
 from fieldservice.kpis.definitions import KPIS, Kpi, scope_note
 from fieldservice.kpis.queries import Scope, monthly_kpis
@@ -66,7 +66,8 @@ class KpiFilterForm(forms.Form):
         label=gettext_lazy("Account manager"),
         empty_label=gettext_lazy("All account managers"),
     )
-    until = forms.DateField(
+    # In fieldservice.ranges: the twelve months before 0001-01 or after 9999-12 overflowed.
+    until = ranges.date_field(
         required=False,
         label=gettext_lazy("Last month"),
         input_formats=["%Y-%m"],
@@ -88,6 +89,7 @@ class Request:
     scope: Scope
     last_month: dt.date
     query_string: str
+    valid: bool
 
 
 def _read(request: HttpRequest) -> Request:
@@ -95,8 +97,9 @@ def _read(request: HttpRequest) -> Request:
     form = KpiFilterForm(request.GET or None, manager_fixed=own is not None)
     # An invalid field is reported on the page and left out of the scope; the valid ones apply.
     cleaned: dict[str, Any] = {}
+    valid = True
     if form.is_bound:
-        form.is_valid()
+        valid = form.is_valid()
         cleaned = form.cleaned_data
     territory, manager = cleaned.get("territory"), cleaned.get("account_manager")
     scope = Scope(
@@ -112,7 +115,7 @@ def _read(request: HttpRequest) -> Request:
         "until": cleaned["until"].strftime("%Y-%m") if cleaned.get("until") else "",
     }
     query_string = urlencode({key: value for key, value in params.items() if value != ""})
-    return Request(form=form, scope=scope, last_month=last_month, query_string=query_string)
+    return Request(form=form, scope=scope, last_month=last_month, query_string=query_string, valid=valid)
 
 
 def _figures(asked: Request) -> list[dict[str, Any]]:
@@ -150,6 +153,7 @@ def _figure(kpi: Kpi, months: list[dict[str, Any]]) -> Figure:
 
 @role_required(*KPI_ROLES)
 def kpi_page(request: HttpRequest) -> HttpResponse:
+    """The figures; a filter that is not valid is shown with its error (400) and left out."""
     asked = _read(request)
     months = _figures(asked)
     context = {
@@ -163,7 +167,14 @@ def kpi_page(request: HttpRequest) -> HttpResponse:
         "query_string": asked.query_string,
         "scope_note": scope_note(),
     }
-    return render(request, "kpis/page.html", context)
+    return render(request, "kpis/page.html", context, status=200 if asked.valid else 400)
+
+
+def _invalid_filters(form: KpiFilterForm) -> str:
+    return "\n".join(
+        f"{getattr(form.fields.get(name), 'label', None) or name}: {' '.join(str(error) for error in errors)}"
+        for name, errors in form.errors.items()
+    )
 
 
 def _cell(value: Any) -> str:
@@ -178,6 +189,9 @@ def _cell(value: Any) -> str:
 def kpi_export(request: HttpRequest) -> HttpResponse:
     """The 12 months as CSV: one header row, one row per month, the figures and their counts."""
     asked = _read(request)
+    if not asked.valid:
+        # A file of other months or accounts than asked for would be taken for the answer.
+        return HttpResponseBadRequest(_invalid_filters(asked.form), content_type="text/plain; charset=utf-8")
     months = _figures(asked)
     today = clock.today()
     response = HttpResponse(content_type="text/csv; charset=utf-8")

@@ -181,6 +181,7 @@ def test_every_bad_row_is_reported_with_line_and_column_and_nothing_is_written(p
         "EQ-8,SITE-1,Atlas Copco,GA 75,S8,2020-01-01,,,,,NOPE\n"  # unknown parent
         "EQ-9,SITE-1,Atlas Copco,GA 75,S9,2020-01-01,,,,123.456,\n"  # decimal places
         "EQ-10,SITE-1,Atlas Copco,GA 75,S10,2020-01-01,,,,1,234.5,\n"  # a comma in a number
+        "EQ-11,SITE-1,Atlas Copco,GA 75,S11,2020-01-01,9999-12-31,,,,\n"  # past fieldservice.ranges
     )
     report = run("equipment", text)
     assert problems(report) == [
@@ -199,8 +200,9 @@ def test_every_bad_row_is_reported_with_line_and_column_and_nothing_is_written(p
         "in this file or in the database",
         'line 10, column "average_daily_usage": 123.456 has more than 2 decimal places',
         "line 11: has 12 cells; the header has 11 (a value with a comma needs quotes)",
+        'line 12, column "warranty_end": Enter a date between 1970-01-01 and 2099-12-31.',
     ]
-    assert report.bad_rows == 9
+    assert report.bad_rows == 10
     assert not report.written
     assert Equipment.objects.count() == before
 

@@ -166,3 +166,34 @@ def test_account_360(book: dict[str, Any], account_manager: User) -> None:
         assert len(client.get(f"/api/v1/accounts/{account.pk}").json()["equipment"]) == 6
     assert len(larger) == len(small)
     assert client.get(f"/api/v1/accounts/{book['theirs']['account'].pk}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"stage": "negotiating", "proposed_value": "1e400"}, "proposed_value"),
+        ({"stage": "negotiating", "proposed_value": "1000000000000"}, "proposed_value"),  # 13 digits
+        ({"stage": "negotiating", "proposed_value": "-1"}, "proposed_value"),
+        ({"stage": "negotiating", "proposed_value": "NaN"}, "proposed_value"),
+        ({"stage": "x" * 10_000}, "stage"),
+    ],
+)
+def test_a_deal_s_value_out_of_range_is_refused_naming_it(
+    book: dict[str, Any], account_manager: User, body: dict[str, Any], field: str
+) -> None:
+    opportunity = book["risky"]["opportunity"]
+    response = client_for(account_manager).post(
+        f"/api/v1/renewals/{opportunity.pk}/stage", body, "application/json"
+    )
+    assert response.status_code == 422
+    assert [error["loc"][-1] for error in response.json()["details"]] == [field]
+    opportunity.refresh_from_db()
+    assert (opportunity.stage, opportunity.proposed_value) == ("open", None)
+
+
+def test_a_filter_past_the_largest_id_is_refused_naming_it(
+    book: dict[str, Any], account_manager: User
+) -> None:
+    response = client_for(account_manager).get("/api/v1/renewals", {"owner_id": 2**63})
+    assert response.status_code == 422
+    assert [error["loc"][-1] for error in response.json()["details"]] == ["owner_id"]

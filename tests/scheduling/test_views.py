@@ -16,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from fieldservice import clock, roles
+from fieldservice import clock, ranges, roles
 from scheduling import services
 from scheduling.models import Absence, ScheduleRun, Technician, Territory
 from scheduling.solver import planner as solver_planner
@@ -438,3 +438,100 @@ def test_move_without_javascript_renders_a_page(dispatcher: User, crew: dict[str
     )
     page = response.content.decode()
     assert "<html" in page and "does not have the skill" in page
+
+
+# --- a day out of range (issue 14) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "reason"),
+    [
+        ("0001-01-01", "Enter a date between 1970-01-01 and 2099-12-31."),  # the day before: 500
+        ("9999-12-31", "Enter a date between 1970-01-01 and 2099-12-31."),  # the day after: 500
+        ("2100-01-01", "Enter a date between 1970-01-01 and 2099-12-31."),
+        ("abc", "Enter a valid date."),
+    ],
+)
+def test_a_board_asked_for_a_day_out_of_range_is_400_showing_today_and_why(
+    dispatcher: User, crew: dict[str, Any], area: Territory, day: str, reason: str
+) -> None:
+    response = logged_in(dispatcher).get(
+        f"/dispatch/?day={day}&territory={area.pk}", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert response.context["board"].day == clock.today()
+    assert f"The day asked for cannot be shown: {reason} Today is shown instead." in response.content.decode()
+
+
+def test_the_board_opens_on_the_range_s_first_and_last_days(
+    dispatcher: User, crew: dict[str, Any], area: Territory
+) -> None:
+    client = logged_in(dispatcher)
+    for day in (ranges.EARLIEST_DATE, ranges.LATEST_DATE):
+        response = client.get(f"/dispatch/?day={day.isoformat()}&territory=all")
+        assert (day, response.status_code, response.context["board"].day) == (day, 200, day)
+
+
+def test_a_move_form_for_a_day_out_of_range_says_why(dispatcher: User, crew: dict[str, Any]) -> None:
+    planned = crew["planned"]
+    url = f"/dispatch/work-orders/{planned.pk}/move/?version=1&day=0001-01-01"
+    page = logged_in(dispatcher).get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 400
+    assert "Enter a date between 1970-01-01 and 2099-12-31." in page.content.decode()
+    # htmx swaps only a 2xx answer: the form comes back with the reason in it.
+    fragment = logged_in(dispatcher).get(url, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
+    assert fragment.status_code == 200 and "Enter a date between" in fragment.content.decode()
+
+
+def test_a_move_to_a_day_out_of_range_is_refused_and_changes_nothing(
+    dispatcher: User, crew: dict[str, Any]
+) -> None:
+    planned = crew["planned"]
+    response = logged_in(dispatcher).post(
+        f"/dispatch/work-orders/{planned.pk}/move/save/",
+        {
+            "technician": crew["compressor"].pk,
+            "start": "10:00",
+            "day": "9999-12-31",
+            "version": planned.version,
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400 and "Enter a date between" in response.content.decode()
+    unchanged = WorkOrder.objects.get(pk=planned.pk)
+    assert (unchanged.planned_start, unchanged.version) == (planned.planned_start, planned.version)
+
+
+def test_a_run_for_a_day_out_of_range_is_refused_and_none_is_queued(
+    dispatcher: User, area: Territory
+) -> None:
+    response = logged_in(dispatcher).post(
+        "/dispatch/runs/", {"day": "9999-12-31", "territory": area.pk}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400 and "Enter a date between" in response.content.decode()
+    assert not ScheduleRun.objects.exists()
+
+
+def test_an_insert_of_a_work_order_that_is_not_a_number_is_404(dispatcher: User, area: Territory) -> None:
+    """It was a 500: the id went to the database as it came."""
+    response = logged_in(dispatcher).post("/dispatch/insert/", {"work_order": "abc", "day": DAY.isoformat()})
+    assert response.status_code == 404
+
+
+def test_a_job_planned_to_9999_still_shows_on_the_board_and_can_be_moved(
+    dispatcher: User, crew: dict[str, Any], area: Territory
+) -> None:
+    """Stored before the API's range: the board answered 500, for its territory and for all."""
+    planned = crew["planned"]
+    WorkOrder.objects.filter(pk=planned.pk).update(
+        planned_end=dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+    )
+    client = logged_in(dispatcher)
+    for url in (board_url(area), f"/dispatch/?day={DAY.isoformat()}&territory=all"):
+        response = client.get(url)
+        assert (url, response.status_code) == (url, 200)
+        assert planned.number in response.content.decode()
+    response = move(client, WorkOrder.objects.get(pk=planned.pk), crew["compressor"], "11:00")
+    assert response.status_code == 204
+    moved = WorkOrder.objects.get(pk=planned.pk)
+    assert (moved.planned_start, moved.planned_end) == (at("11:00"), at("11:00") + dt.timedelta(minutes=60))

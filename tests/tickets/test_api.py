@@ -4,20 +4,23 @@ pagination, errors, token auth, and a list whose query count does not grow with 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from fieldservice import clock
+from fieldservice import clock, ranges
 from fieldservice.models import ApiToken
 from fieldservice.tokens import token_forget, token_issue, token_revoke
 from tests import factories
+from tests.mobile_api.conftest import png
 from tickets import services
-from tickets.models import WorkOrder
+from tickets.models import PartUsage, WorkOrder
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/work-orders"
@@ -330,3 +333,151 @@ def test_report_pdf_is_rendered_on_first_request_without_email(
     assert response.getvalue().startswith(b"%PDF")
     assert mailoutbox == []
     assert client_for(tech_b).get(f"{URL}/{job.pk}/report.pdf").status_code == 404
+
+
+# --- every input has a range (issue 14) -----------------------------------------------------------
+
+RANGE_END = f"{ranges.LATEST_DATE.isoformat()}T23:59:59+00:00"
+
+
+def _refused_naming(response: Any, field: str) -> None:
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert [error["loc"][-1] for error in body["details"]] == [field]
+
+
+@pytest.mark.parametrize(
+    "planned_end",
+    [
+        "9999-12-31T23:59:59Z",  # stored, it broke the board, this page and its admin form
+        "9999-12-31",  # read as a naive date-time: a 500 comparing it with the start
+        f"{(ranges.LATEST_DATE + dt.timedelta(days=1)).isoformat()}T00:00:00+00:00",
+        f"{tomorrow_at_9().replace(tzinfo=None).isoformat()}",  # no time zone
+    ],
+)
+def test_a_planned_end_out_of_range_is_refused_naming_it_and_nothing_changes(
+    world: dict[str, Any], dispatcher: User, planned_end: str
+) -> None:
+    job = world["free"]
+    response = client_for(dispatcher).post(
+        f"{URL}/{job.pk}/transition",
+        {
+            "to": "scheduled",
+            "version": job.version,
+            "technician": "tech01",
+            "planned_start": tomorrow_at_9().isoformat(),
+            "planned_end": planned_end,
+        },
+        "application/json",
+    )
+    _refused_naming(response, "planned_end")
+    job.refresh_from_db()
+    assert (job.status, job.planned_end, job.version) == ("new", None, 1)
+
+
+def test_the_range_s_last_second_is_accepted_and_its_pages_still_open(
+    world: dict[str, Any], dispatcher: User, admin_user: User
+) -> None:
+    job = world["free"]
+    client = client_for(dispatcher)
+    response = client.post(
+        f"{URL}/{job.pk}/transition",
+        {
+            "to": "scheduled",
+            "version": job.version,
+            "technician": "tech01",
+            "planned_start": tomorrow_at_9().isoformat(),
+            "planned_end": RANGE_END,
+        },
+        "application/json",
+    )
+    assert response.status_code == 200, response.content
+    day = tomorrow_at_9().date().isoformat()
+    for url in (f"/work-orders/{job.pk}/", f"/dispatch/?day={day}&territory=all"):
+        assert (url, client.get(url).status_code) == (url, 200)
+    admin_page = f"/admin/tickets/workorder/{job.pk}/change/"
+    assert client_for(admin_user).get(admin_page).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("planned_to=9999-12-31", "planned_to"),  # a day was added to it: 500
+        ("created_to=9999-12-31", "created_to"),
+        ("planned_from=0001-01-01", "planned_from"),
+        ("created_from=2100-01-01", "created_from"),
+        ("planned_from=2027-02-30", "planned_from"),
+    ],
+)
+def test_a_date_filter_out_of_range_is_refused_naming_it(
+    world: dict[str, Any], dispatcher: User, query: str, field: str
+) -> None:
+    _refused_naming(client_for(dispatcher).get(f"{URL}?{query}"), field)
+
+
+def test_the_date_filters_take_the_range_s_ends(world: dict[str, Any], dispatcher: User) -> None:
+    first, last = ranges.EARLIEST_DATE.isoformat(), ranges.LATEST_DATE.isoformat()
+    everything = {world["job_a"].pk, world["job_b"].pk, world["free"].pk}
+    assert ids(client_for(dispatcher).get(f"{URL}?created_from={first}&created_to={last}")) == everything
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"title": None}, "title"),  # reached the NOT NULL column: 500
+        ({"description": None}, "description"),
+        ({"priority": None}, "priority"),
+        ({"estimated_minutes": None}, "estimated_minutes"),
+        ({"required_skills": None}, "required_skills"),
+        ({"description": "x" * (ranges.LONG_TEXT_LENGTH + 1)}, "description"),
+        ({"earliest_start": "0001-01-01T00:00:00+14:00"}, "earliest_start"),  # 500 at the SLA clock
+        ({"latest_end": "9999-12-31"}, "latest_end"),
+        ({"version": 2**31}, "version"),
+    ],
+)
+def test_a_change_out_of_range_or_null_is_refused_naming_it(
+    world: dict[str, Any], dispatcher: User, change: dict[str, Any], field: str
+) -> None:
+    job = world["free"]
+    response = client_for(dispatcher).patch(
+        f"{URL}/{job.pk}", {"version": job.version, **change}, "application/json"
+    )
+    _refused_naming(response, field)
+    job.refresh_from_db()
+    assert job.version == 1
+
+
+def test_a_window_end_may_still_be_cleared_with_null(world: dict[str, Any], dispatcher: User) -> None:
+    job = world["free"]
+    client = client_for(dispatcher)
+    window = {"earliest_start": tomorrow_at_9().isoformat(), "latest_end": RANGE_END}
+    assert client.patch(f"{URL}/{job.pk}", {"version": 1, **window}, "application/json").status_code == 200
+    response = client.patch(f"{URL}/{job.pk}", {"version": 2, "latest_end": None}, "application/json")
+    assert response.status_code == 200 and response.json()["latest_end"] is None
+
+
+def test_a_caption_longer_than_its_column_is_refused_naming_it(
+    world: dict[str, Any], dispatcher: User
+) -> None:
+    """Over 200 characters it failed in the database: 500."""
+    job = world["job_a"]
+    WorkOrder.objects.filter(pk=job.pk).update(status=WorkOrder.Status.ON_SITE)
+    photo = SimpleUploadedFile("p.png", png(), content_type="image/png")
+    response = client_for(dispatcher).post(
+        f"{URL}/{job.pk}/attachments", {"file": photo, "caption": "长" * (ranges.SHORT_TEXT_LENGTH + 1)}
+    )
+    _refused_naming(response, "caption")
+
+
+def test_a_part_not_priced_yet_reads_as_null(dispatcher: User) -> None:
+    """The phone sends no price (issue 14): a work order with such a part answered 500."""
+    job = factories.work_order()
+    PartUsage.objects.create(
+        work_order=job, part_number="GSK-7", quantity=Decimal(2), unit_cost=None, recorded_at=clock.now()
+    )
+    response = client_for(dispatcher).get(f"/api/v1/work-orders/{job.pk}")
+    assert response.status_code == 200
+    assert [(part["part_number"], part["unit_cost"]) for part in response.json()["parts"]] == [
+        ("GSK-7", None)
+    ]

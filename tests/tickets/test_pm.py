@@ -481,7 +481,7 @@ def test_command_prints_what_it_created_and_skipped() -> None:
 
 @pytest.mark.parametrize("value", ["25/03/2026", "2026-02-30", "tomorrow"])
 def test_command_refuses_a_bad_date(value: str) -> None:
-    with pytest.raises(CommandError, match="--today must be a date as YYYY-MM-DD"):
+    with pytest.raises(CommandError, match="--today: .* is not a date as YYYY-MM-DD"):
         call_command("generate_pm", "--today", value, stdout=StringIO())
 
 

@@ -9,14 +9,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from contracts.health import health_compute
-from fieldservice import clock
+from fieldservice import clock, ranges
 
 
 class Command(BaseCommand):
     help = "Compute the health snapshot of every account (set-based SQL; safe to rerun for a date)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--today", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD")
+        parser.add_argument("--today", type=ranges.command_date, default=None, help="YYYY-MM-DD")
         parser.add_argument(
             "--history-months",
             type=int,

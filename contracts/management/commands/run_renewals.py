@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from contracts.models import RenewalReminder
 from contracts.renewals import RenewalEmailsFailed, renewals_run_report
+from fieldservice import ranges
 
 
 class Command(BaseCommand):
@@ -39,6 +41,6 @@ class Command(BaseCommand):
 
 def _parse_date(value: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--today must be a date as YYYY-MM-DD, got {value!r}.") from None
+        return ranges.command_date(value)
+    except argparse.ArgumentTypeError as error:
+        raise CommandError(f"--today: {error}.") from None

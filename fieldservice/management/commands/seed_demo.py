@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from fieldservice import clock
+from fieldservice import clock, ranges
 from fieldservice.demo.runner import seed
 from fieldservice.demo.scales import SCALES
 
@@ -17,10 +17,7 @@ DEFAULT_SEED = 42
 
 
 def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return ranges.command_date(value)
 
 
 class Command(BaseCommand):

@@ -4,12 +4,13 @@ With -v 2, every unplaced job is listed with its reason."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from fieldservice import clock
+from fieldservice import clock, ranges
 from fieldservice.errors import DomainError
 from scheduling import services
 from scheduling.models import ScheduleRun, Territory
@@ -83,6 +84,6 @@ class Command(BaseCommand):
         if value == "today":
             return today
         try:
-            return dt.date.fromisoformat(value)  # type: ignore[arg-type]
-        except ValueError:
-            raise CommandError(f"--date {value!r} is not YYYY-MM-DD, 'today' or 'tomorrow'.") from None
+            return ranges.command_date(value)  # type: ignore[arg-type]
+        except argparse.ArgumentTypeError as error:
+            raise CommandError(f"--date: {error}, 'today' or 'tomorrow'.") from None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from fieldservice import ranges
 from tickets.pm import PlanKind, SkipReason, pm_run
 
 
@@ -61,6 +63,6 @@ class Command(BaseCommand):
 
 def _parse_date(value: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--today must be a date as YYYY-MM-DD, got {value!r}.") from None
+        return ranges.command_date(value)
+    except argparse.ArgumentTypeError as error:
+        raise CommandError(f"--today: {error}.") from None
