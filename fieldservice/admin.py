@@ -214,7 +214,7 @@ class AuditEntryAdmin(BackOfficeAdmin, admin.ModelAdmin):
         return False
 
 
-class AuditHistoryInline(GenericTabularInline):
+class AuditHistoryInline(ShownNotEdited, GenericTabularInline):
     """The "Change history" section of a contract's or a unit's admin page, newest first; admins only."""
 
     model = AuditEntry
@@ -237,15 +237,6 @@ class AuditHistoryInline(GenericTabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return _admins_only(request)
-
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 @admin.register(StaffProfile)

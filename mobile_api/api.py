@@ -233,19 +233,29 @@ def _recorded_at(at: dt.datetime | None, skew: dt.timedelta | None) -> dt.dateti
 RECORD: dict[str, Any] = {"response": {200: schemas.JobOut, **ERRORS}, "tags": ["on-site records"], **CHANGE}
 
 
+def _records(
+    request: TechnicianRequest,
+    job_id: int,
+    at: dt.datetime | None,
+    device_time: dt.datetime | None,
+    **records: Any,
+) -> Status:
+    """Apply on-site records (services.records_apply's checklist, parts, meter, signature) at
+    the device's time, checked against its clock."""
+    skew = services.clock_skew(device_time)
+    when = _recorded_at(at, skew)
+    return _record(
+        request,
+        job_id,
+        lambda job: services.records_apply(job=job, user=request.auth, at=when, skew=skew, **records),
+    )
+
+
 @api.post("/jobs/{int:job_id}/checklist", **RECORD)
 def answer_checklist(
     request: TechnicianRequest, job_id: int, payload: schemas.ChecklistIn, device_time: DeviceTime = None
 ) -> Status:
-    skew = services.clock_skew(device_time)
-    at = _recorded_at(payload.at, skew)
-    return _record(
-        request,
-        job_id,
-        lambda job: services.records_apply(
-            job=job, user=request.auth, at=at, checklist=payload.answers, skew=skew
-        ),
-    )
+    return _records(request, job_id, payload.at, device_time, checklist=payload.answers)
 
 
 @api.post("/jobs/{int:job_id}/parts", **RECORD)
@@ -253,13 +263,7 @@ def log_parts(
     request: TechnicianRequest, job_id: int, payload: schemas.PartsIn, device_time: DeviceTime = None
 ) -> Status:
     """Parts used, without prices: the office prices them."""
-    skew = services.clock_skew(device_time)
-    at = _recorded_at(payload.at, skew)
-    return _record(
-        request,
-        job_id,
-        lambda job: services.records_apply(job=job, user=request.auth, at=at, parts=payload.parts, skew=skew),
-    )
+    return _records(request, job_id, payload.at, device_time, parts=payload.parts)
 
 
 @api.post("/jobs/{int:job_id}/meter-readings", **RECORD)
@@ -268,13 +272,7 @@ def read_meter(
 ) -> Status:
     """A meter reading. One higher than the machine could have run since the last one is kept
     for review, not as the meter's latest reading."""
-    skew = services.clock_skew(device_time)
-    at = _recorded_at(payload.at, skew)
-    return _record(
-        request,
-        job_id,
-        lambda job: services.records_apply(job=job, user=request.auth, at=at, meter=payload, skew=skew),
-    )
+    return _records(request, job_id, payload.at, device_time, meter=payload)
 
 
 @api.post("/jobs/{int:job_id}/signature", **RECORD)
@@ -284,13 +282,7 @@ def sign(
     payload: schemas.SignatureRecordIn,
     device_time: DeviceTime = None,
 ) -> Status:
-    skew = services.clock_skew(device_time)
-    at = _recorded_at(payload.at, skew)
-    return _record(
-        request,
-        job_id,
-        lambda job: services.records_apply(job=job, user=request.auth, at=at, signature=payload, skew=skew),
-    )
+    return _records(request, job_id, payload.at, device_time, signature=payload)
 
 
 @api.post("/jobs/{int:job_id}/photos", **RECORD)
