@@ -256,7 +256,7 @@ class RenewalOpportunityAdmin(AccountScopedAdmin, admin.ModelAdmin):
         return False  # the renewal run would open it again, back at the first stage
 
     def has_change_permission(self, request: HttpRequest, obj: RenewalOpportunity | None = None) -> bool:
-        if obj is not None and obj.stage in services.CLOSED_STAGES:
+        if obj is not None and obj.stage in RenewalOpportunity.CLOSED_STAGES:
             return False
         return super().has_change_permission(request, obj)
 

@@ -137,6 +137,9 @@ class RenewalOpportunity(TimestampedModel):
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
 
+    # Where a renewal ends: nothing moves it on from here.
+    CLOSED_STAGES = (Stage.WON, Stage.LOST)
+
     contract = models.OneToOneField(
         ServiceContract, on_delete=models.CASCADE, related_name="renewal_opportunity"
     )

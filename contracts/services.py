@@ -51,7 +51,6 @@ CENT = Decimal("0.01")
 ONE_DAY = dt.timedelta(days=1)
 # A successor's number is the root number with this suffix and its version: SC-2026-0007-R2.
 SUCCESSOR_SUFFIX = "-R"
-CLOSED_STAGES = (RenewalOpportunity.Stage.WON, RenewalOpportunity.Stage.LOST)
 
 
 def renewal_value(*, contract: ServiceContract) -> Decimal:
@@ -113,9 +112,9 @@ def _set_status(
 
 def _close_opportunity(contract: ServiceContract, stage: str) -> None:
     """Close the renewal opportunity as won or lost, unless someone already closed it."""
-    RenewalOpportunity.objects.filter(contract=contract).exclude(stage__in=CLOSED_STAGES).update(
-        stage=stage, closed_at=clock.now(), updated_at=clock.now()
-    )
+    RenewalOpportunity.objects.filter(contract=contract).exclude(
+        stage__in=RenewalOpportunity.CLOSED_STAGES
+    ).update(stage=stage, closed_at=clock.now(), updated_at=clock.now())
 
 
 @transaction.atomic
@@ -408,14 +407,6 @@ def contract_delete(*, contract: ServiceContract, by: User | None, source: str) 
 
 # --- the account manager's own moves ---------------------------------------------------------------
 
-OPEN_STAGES = (
-    RenewalOpportunity.Stage.OPEN,
-    RenewalOpportunity.Stage.CONTACTED,
-    RenewalOpportunity.Stage.QUOTED,
-    RenewalOpportunity.Stage.NEGOTIATING,
-)
-CLOSED_STAGES = (RenewalOpportunity.Stage.WON, RenewalOpportunity.Stage.LOST)
-
 
 @transaction.atomic
 def opportunity_stage_set(
@@ -426,7 +417,7 @@ def opportunity_stage_set(
     locked = RenewalOpportunity.objects.select_for_update().get(pk=opportunity.pk)
     if stage not in RenewalOpportunity.Stage.values:
         raise Invalid(f"Unknown stage {stage!r}.", code="unknown_stage")
-    if locked.stage in CLOSED_STAGES:
+    if locked.stage in RenewalOpportunity.CLOSED_STAGES:
         raise Conflict(f"The renewal is already {locked.stage}.", code="opportunity_closed")
     now = clock.now()
     locked.stage, locked.stage_changed_at = stage, now
@@ -434,7 +425,7 @@ def opportunity_stage_set(
         if proposed_value < 0:
             raise Invalid("The proposed value cannot be negative.", code="value_negative")
         locked.proposed_value = proposed_value
-    locked.closed_at = now if stage in CLOSED_STAGES else None
+    locked.closed_at = now if stage in RenewalOpportunity.CLOSED_STAGES else None
     locked.save(update_fields=["stage", "stage_changed_at", "proposed_value", "closed_at", "updated_at"])
     logger.info("Renewal of %s moved to %s by %s", locked.contract_id, stage, by)
     return locked

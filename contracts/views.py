@@ -140,7 +140,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "groups": renewals_by_milestone(pipeline),
         "renewal_count": len(pipeline),
         "stage_choices": _stage_choices(),
-        "closed_stages": services.CLOSED_STAGES,
+        "closed_stages": RenewalOpportunity.CLOSED_STAGES,
         "bands": BANDS,
         "tasks": list(tasks),
         "at_risk": at_risk,
@@ -193,7 +193,7 @@ def renewal_stage(request: HttpRequest, opportunity_id: int) -> HttpResponse:
             "contract_number": opportunity.contract.number,
         },
         "stage_choices": _stage_choices(),
-        "closed_stages": services.CLOSED_STAGES,
+        "closed_stages": RenewalOpportunity.CLOSED_STAGES,
         "saved": saved,
         "error": error,
     }

@@ -53,11 +53,6 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def refused_anything(self) -> bool:
-        """True when a row or the file was refused: the command exits non-zero."""
-        return bool(self.file_problems or self.row_problems)
-
-    @property
     def problems(self) -> list[Problem]:
         return [*self.file_problems, *self.row_problems]
 

@@ -42,10 +42,6 @@ def demo_tables_with_id_sequence() -> list[str]:
     )
 
 
-def is_demo_username(username: str) -> bool:
-    return username in DEMO_STAFF_USERNAMES or bool(TECHNICIAN_USERNAME.match(username))
-
-
 def wipe_demo_data() -> None:
     user_model = get_user_model()
     with connection.cursor() as cursor:
