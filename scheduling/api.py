@@ -10,7 +10,7 @@ from fieldservice import roles
 from fieldservice.api import ErrorOut
 from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, Invalid, NotFound
-from scheduling import schemas, services
+from scheduling import insertion, schemas, services
 from scheduling.models import ScheduleRun, Territory
 from scheduling.reasons import unplaced_text
 from tickets.selectors import work_order_get
@@ -79,10 +79,13 @@ def accept_run(
 
 @router.post("/insert", response={200: schemas.InsertOut, **ERRORS})
 def insert(request: AuthedRequest, payload: schemas.InsertIn) -> dict[str, Any]:
-    """Place one urgent new job into today's plan, moving as few other jobs as it can."""
+    """Place one urgent new job into today's plan, moving as few other jobs as it can.
+
+    Only a new P1 or P2 job is inserted: any other is refused with 409 `not_urgent` (below P2)
+    or `not_new`, as on the dispatch board."""
     _require_planner(request)
     work_order = work_order_get(user=request.auth, work_order_id=payload.work_order_id)
-    result = services.schedule_insert(work_order=work_order, by=request.auth)
+    result = insertion.schedule_insert(work_order=work_order, by=request.auth)
     if not result["placed"]:
         result["message"] = unplaced_text(result["reason"], result["params"])
     return result

@@ -103,7 +103,7 @@ class AcceptOut(Schema):
 
 
 class InsertIn(Schema):
-    work_order_id: Id
+    work_order_id: Id = Field(..., description="A new P1 or P2 work order (any other: 409)")
 
 
 class InsertOut(Schema):

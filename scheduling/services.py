@@ -1,16 +1,17 @@
-"""Schedule runs: create, solve (per territory, in parallel), accept, and urgent insertion.
+"""Schedule runs: create, solve (per territory, in parallel), accept.
 
 The solver runs outside any transaction (it takes seconds); its answer is written in one
 short transaction. Accepting a plan goes through the work-order services, so every change
 is versioned and audited; a work order changed since the run read it is left alone and
-reported as a conflict. Lock order: technician → work order → contract.
+reported as a conflict. Urgent insertion is scheduling.insertion, a manual move on the
+board scheduling.moves; the locks every one of them takes, and in which order, are
+scheduling.locks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from decimal import Decimal
@@ -21,15 +22,14 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from fieldservice import clock
 from fieldservice.errors import Conflict, DomainError, Invalid
-from scheduling import board, reasons, selectors
-from scheduling.models import Assignment, ScheduleRun, Technician, Territory
-from scheduling.solver import check_plan, insert_job, solve
+from scheduling import locks, reasons, selectors
+from scheduling.models import Assignment, ScheduleRun, Territory
+from scheduling.solver import check_plan, solve
 from scheduling.solver import model as solver
 from scheduling.solver.travel import provider_for
 from tickets import services as work_orders
@@ -52,7 +52,7 @@ class PlanInvalid(Exception):
         self.violations = violations
 
 
-def _violations(problem: solver.Problem, plan: solver.Plan) -> list[str]:
+def plan_violations(problem: solver.Problem, plan: solver.Plan) -> list[str]:
     return [f"{v.kind} {v.subject}: {v.message}" for v in check_plan(problem, plan)[:5]]
 
 
@@ -135,7 +135,7 @@ def schedule_run_solve_part(*, run_id: int, part: str) -> None:
         )
         before = plan_kpis_before(problem, context)
         plan = solve(problem, solver.SolveParams(time_limit_s=run.parameters.get("time_limit_s", 20)))
-        violations = _violations(problem, plan)
+        violations = plan_violations(problem, plan)
         if violations:
             raise PlanInvalid(violations)
     except PlanInvalid as error:
@@ -227,7 +227,9 @@ def _plan_kpis(plan: solver.Plan, problem: solver.Problem) -> dict[str, Any]:
         for visit in route.visits
         if (due := jobs[visit.job_id].sla_due) is not None and visit.end > due
     ]
-    at_risk = len(late) + sum(1 for u in plan.unplaced if jobs[u.job_id].priority <= 2)
+    at_risk = len(late) + sum(
+        1 for u in plan.unplaced if jobs[u.job_id].priority <= selectors.URGENT_MAX_PRIORITY
+    )
     return {
         "jobs": len(problem.jobs),
         "placed": plan.kpis.placed,
@@ -275,7 +277,11 @@ def plan_kpis_before(problem: solver.Problem, context: selectors.ProblemContext)
                 at_risk += 1
     planned_ids = {job.id for jobs in routes.values() for job in jobs}
     # As after a run: urgent work left without a technician is at risk too.
-    at_risk += sum(1 for job in problem.jobs if job.id not in planned_ids and job.priority <= 2)
+    at_risk += sum(
+        1
+        for job in problem.jobs
+        if job.id not in planned_ids and job.priority <= selectors.URGENT_MAX_PRIORITY
+    )
     shift_minutes = sum(shift.end - shift.start for tech in problem.technicians for shift in tech.shifts)
     service_minutes = sum(job.service_minutes for jobs in routes.values() for job in jobs)
     return {
@@ -350,6 +356,18 @@ def schedule_run_accept(
                 code="fewer_urgent_placed",
                 details={"urgent_placed_now": urgent.now, "urgent_placed_by_plan": urgent.by_plan},
             )
+        # The technicians the plan gives work to or takes it from, then its work orders, before
+        # their days are compared with the plan (scheduling.locks: the order every writer keeps).
+        planned = list(locked.assignments.values_list("technician_id", "work_order_id"))
+        unplaced_ids = [entry["work_order_id"] for entry in locked.unplaced]
+        work_order_ids = [work_order_id for _technician_id, work_order_id in planned] + unplaced_ids
+        locks.technicians_lock(
+            technician_ids=[technician_id for technician_id, _work_order_id in planned],
+            user_ids=WorkOrder.objects.filter(pk__in=work_order_ids).values_list(
+                "assigned_technician_id", flat=True
+            ),
+        )
+        locks.work_orders_lock(work_order_ids=work_order_ids)
         applied: list[str] = []
         unchanged: list[str] = []
         conflicts: list[dict[str, Any]] = []
@@ -379,7 +397,6 @@ def schedule_run_accept(
                     reason=f"schedule run {run.pk}",
                 ),
             )
-        unplaced_ids = [entry["work_order_id"] for entry in locked.unplaced]
         for work_order in WorkOrder.objects.filter(pk__in=unplaced_ids, status=WorkOrder.Status.SCHEDULED):
             _apply_or_report(
                 work_order,
@@ -397,186 +414,3 @@ def schedule_run_accept(
         locked.kpis = {**locked.kpis, "accept": result}
         locked.save(update_fields=["status", "accepted_at", "accepted_by", "kpis"])
     return result
-
-
-# --- urgent insertion --------------------------------------------------------------------------------
-
-
-def schedule_insert(*, work_order: WorkOrder, by: User, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Place one urgent job into today's plan from the technicians' current positions,
-    moving as few other jobs as it can."""
-    began = time.perf_counter()
-    now = now or clock.now()
-    if work_order.status != WorkOrder.Status.NEW:
-        raise Conflict(
-            f"{work_order.number} is {work_order.status}; only a new job can be inserted.", code="not_new"
-        )
-    territory = Territory.objects.filter(boundary__intersects=work_order.site.location).order_by("pk").first()
-    today = timezone.localdate(now)
-    problem, context = selectors.build_problem(first_day=today, days=1, territory=territory, now=now)
-    new_id = str(work_order.pk)
-    new_job = next((job for job in problem.jobs if job.id == new_id), None)
-    if new_job is None:
-        raise Invalid(f"{work_order.number} has no window today.", code="no_window_today")
-    others = [job for job in problem.jobs if job.id != new_id]
-    accepted = _current_plan(problem, context, others)
-    plan, moved = insert_job(
-        solver.Problem(jobs=others, technicians=problem.technicians, travel=problem.travel), accepted, new_job
-    )
-    violations = _violations(problem, plan)
-    if violations:
-        raise PlanInvalid(violations)
-    placement = next(
-        ((route, visit) for route in plan.routes for visit in route.visits if visit.job_id == new_id), None
-    )
-    if placement is None:
-        reason = next(u for u in plan.unplaced if u.job_id == new_id)  # the checker saw to it
-        return {
-            "placed": False,
-            "reason": reason.reason,
-            "params": reason.params,
-            "moved": 0,
-            "seconds": round(time.perf_counter() - began, 2),
-        }
-    with transaction.atomic():
-        changed = _apply_moves(plan, context, by=by)
-        returned = _return_displaced(plan, context, accepted, by=by)
-    route, visit = placement
-    return {
-        "placed": True,
-        "technician": str(context.technicians[route.technician_id]),
-        "planned_start": context.moment(visit.start),
-        "planned_end": context.moment(visit.end),
-        "moved": moved,
-        "changed_work_orders": changed,
-        "returned_to_queue": returned,
-        "seconds": round(time.perf_counter() - began, 2),
-    }
-
-
-def _return_displaced(
-    plan: solver.Plan, context: selectors.ProblemContext, accepted: solver.Plan, *, by: User
-) -> list[str]:
-    """Scheduled jobs the urgent one pushed off the plan (no room left: reason "capacity")
-    go back to the unassigned queue; left at their old times they would overlap it on the
-    technician's day. A dispatched job is the technician's already: it is never displaced."""
-    was_planned = accepted.job_route()
-    returned = []
-    for unplaced in plan.unplaced:
-        work_order = context.work_orders.get(unplaced.job_id)
-        if (
-            work_order is None
-            or unplaced.job_id not in was_planned
-            or unplaced.reason != "capacity"
-            or work_order.status != WorkOrder.Status.SCHEDULED
-        ):
-            continue
-        work_orders.work_order_unschedule(work_order=work_order, by=by, version=work_order.version)
-        returned.append(work_order.number)
-    return returned
-
-
-def _current_plan(
-    problem: solver.Problem, context: selectors.ProblemContext, jobs: list[solver.Job]
-) -> solver.Plan:
-    """Today's plan as it stands, in the solver's terms (routes in planned order)."""
-    technician_of_user = {tech.user_id: tech_id for tech_id, tech in context.technicians.items()}
-    # A technician with no shift time left today (the shift is over) has no route to hold
-    # the jobs still planned on it: those are outside the plan, like unassigned ones.
-    on_shift = {tech.id for tech in problem.technicians if tech.shifts}
-    routes: dict[str, list[solver.Visit]] = {}
-    unplaced = []
-    for job in jobs:
-        work_order = context.work_orders[job.id]
-        tech_id = technician_of_user.get(work_order.assigned_technician_id or 0)
-        if tech_id not in on_shift or work_order.planned_start is None or work_order.planned_end is None:
-            unplaced.append(solver.Unplaced(job.id, "capacity"))
-            continue
-        start, end = context.minutes(work_order.planned_start), context.minutes(work_order.planned_end)
-        routes.setdefault(tech_id, []).append(solver.Visit(job.id, start, start, end, 0, 0.0))
-    plan_routes = []
-    for tech in problem.technicians:
-        visits = sorted(routes.get(tech.id, []), key=lambda visit: visit.start)
-        if visits and tech.shifts:
-            shift = tech.shifts[0]
-            plan_routes.append(
-                solver.Route(tech.id, shift.day, 0, shift.start, shift.end, visits, None, 0, 0.0)
-            )
-    kpis = solver.Kpis(0, 0.0, 0, sum(len(r.visits) for r in plan_routes), len(unplaced))
-    return solver.Plan(
-        plan_routes, unplaced, kpis, solver.SolverStats("current", 0.0, None, None, "accepted")
-    )
-
-
-def _apply_moves(plan: solver.Plan, context: selectors.ProblemContext, *, by: User) -> list[str]:
-    changed = []
-    for route in plan.routes:
-        technician = context.technicians[route.technician_id]
-        for visit in route.visits:
-            work_order = context.work_orders[visit.job_id]
-            start, end = context.moment(visit.start), context.moment(visit.end)
-            same_technician = work_order.assigned_technician_id == technician.user_id
-            if same_technician and (
-                work_order.planned_start == start or work_order.status != WorkOrder.Status.SCHEDULED
-            ):
-                continue  # a dispatched job keeps its place in the technician's day
-            work_orders.work_order_schedule(
-                work_order=work_order,
-                technician=technician.user,
-                planned_start=start,
-                planned_end=end,
-                by=by,
-                version=work_order.version,
-                reason="urgent insertion",
-            )
-            changed.append(work_order.number)
-    return changed
-
-
-# --- manual moves on the dispatch board ------------------------------------------------------------
-
-
-def work_order_reassign(
-    *,
-    work_order: WorkOrder,
-    technician: Technician,
-    planned_start: dt.datetime,
-    planned_end: dt.datetime,
-    by: User,
-    version: int,
-) -> list[str]:
-    """Check a manual move and make it through tickets.services.work_order_schedule with the
-    version the dispatcher saw; returns the warnings. Raises Invalid with the refusals, or
-    Conflict (version_conflict) if the work order changed meanwhile."""
-    with transaction.atomic():
-        # Race: two dispatchers moving different jobs onto the same gap of one technician's
-        # day. The technician row lock (first in the project's lock order) serialises them,
-        # so the overlap check sees the other move once it is committed.
-        Technician.objects.select_for_update(of=("self",)).filter(pk=technician.pk).first()
-        # A stale board is reported as such before anything is checked against it.
-        current = WorkOrder.objects.filter(pk=work_order.pk).values_list("number", "version").first()
-        if current is not None and current[1] != version:
-            raise Conflict(
-                _(
-                    "%(number)s was changed by someone else (it is at version %(current)s, "
-                    "you saw %(seen)s). Reload the board and try again."
-                )
-                % {"number": current[0], "current": current[1], "seen": version},
-                code="version_conflict",
-                details={"current_version": current[1]},
-            )
-        verdict = board.reassignment_problems(
-            work_order=work_order, technician=technician, planned_start=planned_start, planned_end=planned_end
-        )
-        if verdict.refusals:
-            raise Invalid(" ".join(verdict.refusals), code="reassignment_refused", details=verdict.refusals)
-        work_orders.work_order_schedule(
-            work_order=work_order,
-            technician=technician.user,
-            planned_start=planned_start,
-            planned_end=planned_end,
-            by=by,
-            version=version,
-            reason="moved on the dispatch board",
-        )
-    return verdict.warnings

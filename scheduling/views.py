@@ -21,7 +21,7 @@ from fieldservice import clock, ranges, roles
 from fieldservice.errors import DomainError
 from fieldservice.web import role_required
 from scheduling import board as board_selectors
-from scheduling import services
+from scheduling import insertion, moves, services
 from scheduling.models import ScheduleRun, Technician, Territory
 from scheduling.reasons import unplaced_text
 from scheduling.selectors import URGENT_MAX_PRIORITY, horizon_origin, run_urgent_placed
@@ -108,6 +108,8 @@ def board(request: HttpRequest) -> HttpResponse:
         "next_day": day + dt.timedelta(days=1),
         "board_url": _board_url(day, territory),
         "urgent_count": sum(1 for item in data.queue if item.work_order.priority <= URGENT_MAX_PRIORITY),
+        # Which jobs get an "Insert urgent" button; scheduling.insertion refuses the others.
+        "urgent_max_priority": URGENT_MAX_PRIORITY,
         "day_range": (ranges.EARLIEST_DATE, ranges.LATEST_DATE),  # the picker offers no other
     }
     return render(request, "scheduling/board.html", context, status=status)
@@ -237,13 +239,8 @@ def insert(request: HttpRequest) -> HttpResponse:
     except ValidationError:
         day = clock.today()  # only where to go back to afterwards: the insertion is for today
     url = _board_url(day, _territory(request.POST.get("territory"), territories))
-    if work_order.priority > URGENT_MAX_PRIORITY:
-        messages.error(
-            request, _("Only P1 and P2 jobs are inserted as urgent; run the optimizer for the rest.")
-        )
-        return _back_to_board(request, url)
     try:
-        result = services.schedule_insert(work_order=work_order, by=request.user)  # type: ignore[arg-type]
+        result = insertion.schedule_insert(work_order=work_order, by=request.user)  # type: ignore[arg-type]
     except DomainError as error:
         messages.error(request, error.message)
         return _back_to_board(request, url)
@@ -351,7 +348,7 @@ def reassign(request: HttpRequest, work_order_id: int) -> HttpResponse:
     context["start_value"] = f"{start_clock:%H:%M}"
     context["chosen"] = technician.pk
     try:
-        warnings = services.work_order_reassign(
+        warnings = moves.work_order_reassign(
             work_order=work_order,
             technician=technician,
             planned_start=planned_start,

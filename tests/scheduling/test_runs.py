@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 
 from fieldservice import clock, roles
 from fieldservice.errors import Conflict
-from scheduling import selectors, services
+from scheduling import insertion, selectors, services
 from scheduling.models import Absence, ScheduleRun, Technician, TechnicianSkill, Territory
 from scheduling.reasons import unplaced_entry_text
 from scheduling.solver import check_plan, solve
@@ -188,7 +188,7 @@ def test_insert_urgent_job_into_today(suzhou_day: dict[str, Any], dispatcher: Us
     urgent = job(lat=SUZHOU[0], lon=SUZHOU[1], skills={"compressor": 1}, priority=1, title="Line down")
     # In the morning: late in the evening the site's access hours leave no window today.
     morning = dt.datetime.combine(today, dt.time(9), tzinfo=timezone.get_current_timezone())
-    result = services.schedule_insert(work_order=urgent, by=dispatcher, now=morning)
+    result = insertion.schedule_insert(work_order=urgent, by=dispatcher, now=morning)
     assert result["placed"] is True, result
     urgent.refresh_from_db()
     assert urgent.status == "scheduled" and urgent.assigned_technician is not None
@@ -224,7 +224,7 @@ def test_a_job_pushed_off_by_an_urgent_one_goes_back_to_the_queue(dispatcher: Us
             version=None,
         )
     urgent = job(lat=SUZHOU[0], lon=SUZHOU[1], skills={"compressor": 1}, priority=1, minutes=90)
-    result = services.schedule_insert(work_order=urgent, by=dispatcher, now=at("08:00"))
+    result = insertion.schedule_insert(work_order=urgent, by=dispatcher, now=at("08:00"))
     assert result["placed"] is True, result
     assert result["returned_to_queue"] == [planned[4].number]
     planned[4].refresh_from_db()
@@ -434,7 +434,7 @@ def test_insert_after_every_shift_has_ended_names_the_real_cause(dispatcher: Use
     )
     urgent = job(lat=SUZHOU[0], lon=SUZHOU[1], skills={"hvac": 2}, priority=1)
     late_evening = dt.datetime.combine(today, dt.time(21), tzinfo=factories.SHANGHAI)
-    result = services.schedule_insert(work_order=urgent, by=dispatcher, now=late_evening)
+    result = insertion.schedule_insert(work_order=urgent, by=dispatcher, now=late_evening)
     assert (result["placed"], result["reason"]) == (False, "no_shift_time")
     assert result["params"] == {"qualified": 3, "pinned": False}
     client = Client()
