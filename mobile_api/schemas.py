@@ -138,6 +138,14 @@ class AttachmentOut(Schema):
     caption: str
 
 
+EventType = Literal["en_route", "arrived", "started", "paused", "resumed", "completed"]
+
+
+class StepOut(Schema):
+    event: EventType = Field(..., description="What the app sends (`POST /jobs/{id}/events`)")
+    to: WorkOrder.Status = Field(..., description="The job's status after it")
+
+
 class JobOut(Schema):
     id: int
     number: str
@@ -147,6 +155,13 @@ class JobOut(Schema):
     priority: int
     status: WorkOrder.Status
     version: int
+    next_steps: list[StepOut] = Field(
+        ...,
+        description=(
+            "What the technician may do next on the job, in the order to offer it; `completed` "
+            "is the completion (with the records, which can be added while it is offered)"
+        ),
+    )
     planned_start: dt.datetime | None
     planned_end: dt.datetime | None
     earliest_start: dt.datetime | None
@@ -229,9 +244,6 @@ class MeterIn(RecordAt, MeterReadingIn):
 
 class SignatureRecordIn(RecordAt, SignatureIn):
     pass
-
-
-EventType = Literal["en_route", "arrived", "started", "paused", "resumed", "completed"]
 
 
 class EventIn(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mobile_api.steps import next_steps
 from tickets.models import WorkOrder
 from tickets.services import completion_missing
 
@@ -24,6 +25,7 @@ def job_dict(job: WorkOrder) -> dict[str, Any]:
         "priority": job.priority,
         "status": job.status,
         "version": job.version,
+        "next_steps": next_steps(job.status),
         "planned_start": job.planned_start,
         "planned_end": job.planned_end,
         "earliest_start": job.earliest_start,

@@ -7,9 +7,11 @@ Rules for a queued event (the app sends the job's version as it saw it):
 * Stale version (a dispatcher changed the job meanwhile): applied if it is still a legal
   move from the job's current state; the dispatcher's change is kept. Otherwise 409 with
   the job's current state.
-* The app may skip steps (no "en route" tapped): forward steps on the way are applied at
-  the event's time. An event for a step the job has already passed changes nothing; it is
-  kept in the audit trail as a note and answered 200 with applied=false.
+* Which event goes from which status, and through which statuses, is mobile_api.steps (the
+  table the app receives too); each move is made by tickets.moves.work_order_move. The app
+  may skip steps (no "en route" tapped): forward steps on the way are applied at the event's
+  time. An event for a step the job has already passed changes nothing; it is kept in the
+  audit trail as a note and answered 200 with applied=false.
 
 Times are the phone's. The app sends its clock's reading with every change (the Device-Time
 header); a phone whose clock is off by more than MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES has what
@@ -22,8 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -31,31 +32,13 @@ from django.contrib.gis.geos import Point
 
 from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid, NotFound
-from mobile_api import schemas, selectors
+from mobile_api import schemas, selectors, steps
 from mobile_api.serializers import job_dict
-from tickets import records, services
+from tickets import moves, records, services
+from tickets.events import event_record
 from tickets.models import WorkOrder, WorkOrderEvent
 
 Status = WorkOrder.Status
-# The technician's forward path; each event type aims at one state on it.
-FORWARD: list[str] = [
-    Status.SCHEDULED,
-    Status.DISPATCHED,
-    Status.EN_ROUTE,
-    Status.ON_SITE,
-    Status.IN_PROGRESS,
-]
-STEP_SERVICES: dict[str, Callable[..., WorkOrder]] = {
-    Status.DISPATCHED: services.work_order_dispatch,
-    Status.EN_ROUTE: services.work_order_start_travel,
-    Status.ON_SITE: services.work_order_arrive,
-    Status.IN_PROGRESS: services.work_order_start_work,
-}
-EVENT_TARGETS: dict[str, str] = {
-    "en_route": Status.EN_ROUTE,
-    "arrived": Status.ON_SITE,
-    "started": Status.IN_PROGRESS,
-}
 
 
 def _job_state(job: WorkOrder) -> dict[str, Any]:
@@ -79,15 +62,6 @@ def _mine_or_conflict(*, user: User, job_id: int) -> WorkOrder:
 
 def _point(location: schemas.LatLon | None) -> Point | None:
     return Point(location.lon, location.lat, srid=4326) if location else None
-
-
-def _forward_steps(job: WorkOrder, target: str) -> list[str] | None:
-    """The states to pass through from the job's state to `target`; [] if already past it;
-    None if `target` is not ahead on the forward path."""
-    if job.status not in FORWARD:
-        return None
-    here, there = FORWARD.index(job.status), FORWARD.index(target)
-    return FORWARD[here + 1 : there + 1]
 
 
 def clock_skew(device_time: dt.datetime | None) -> dt.timedelta | None:
@@ -120,47 +94,20 @@ def event_apply(
     check_device_time(event.at, skew=skew)
     job = _mine_or_conflict(user=user, job_id=job_id)
     audit_key = f"mobile:{user.pk}:{key}"
-    # A stale version is allowed when the move is still legal; the services then check
-    # against the version we read here, so a change racing with us is still caught.
-    version = job.version
+    route = steps.route(job.status, event.type)
+    # Dispatching on the technician's behalf is only safe on the job as they saw it: a stale
+    # event on a scheduled job may be undoing the dispatcher's recall.
+    stale_dispatch = route is not None and Status.DISPATCHED in route and event.version != job.version
+    if route is None or stale_dispatch:
+        _refuse(job, event)
     applied, note = True, ""
-    if event.type in EVENT_TARGETS:
-        steps = _forward_steps(job, EVENT_TARGETS[event.type])
-        # Dispatching on the technician's behalf is only safe on the job as they saw it: a
-        # stale event on a scheduled job may be undoing the dispatcher's recall.
-        stale_dispatch = steps and Status.DISPATCHED in steps and event.version != job.version
-        if steps is None or stale_dispatch:
-            _refuse(job, event)
-        if not steps:
-            applied, note = False, f"Already {job.status}: nothing to do."
-            _note_late_event(job, event, user=user, key=audit_key)
-        for state in steps or []:
-            last = state == steps[-1]  # type: ignore[index]
-            extra = {"location": _point(event.location), "idempotency_key": audit_key} if last else {}
-            job = STEP_SERVICES[state](
-                work_order=job, version=version, by=user, at=event.at, clock_skew=skew, **extra
-            )
-            version = job.version
-    elif event.type == "paused":
-        if job.status != Status.IN_PROGRESS:
-            _refuse(job, event)
-        services.work_order_hold(
-            work_order=job,
-            version=version,
-            reason=event.reason,
-            idempotency_key=audit_key,
-            by=user,
-            at=event.at,
-            clock_skew=skew,
-        )
-    elif event.type == "resumed":
-        if job.status != Status.ON_HOLD:
-            _refuse(job, event)
-        services.work_order_resume(
-            work_order=job, version=version, idempotency_key=audit_key, by=user, at=event.at, clock_skew=skew
-        )
+    if not route:
+        applied, note = False, f"Already {job.status}: nothing to do."
+        _note_late_event(job, event, user=user, key=audit_key)
+    elif event.type == "completed":
+        _complete(job, event, route, user=user, key=audit_key, skew=skew)
     else:
-        _complete(job, event, user=user, key=audit_key, skew=skew)
+        _walk(job, event, route, user=user, key=audit_key, skew=skew)
     fresh = selectors.my_job(user=user, job_id=job_id)
     arrival = (
         WorkOrderEvent.objects.filter(idempotency_key=audit_key)
@@ -177,7 +124,40 @@ def event_apply(
     }
 
 
-def _refuse(job: WorkOrder, event: schemas.EventIn) -> None:
+def _walk(
+    job: WorkOrder,
+    event: schemas.EventIn,
+    route: list[str],
+    *,
+    user: User,
+    key: str | None,
+    skew: dt.timedelta | None,
+    resolution: str = "",
+    resolution_code: str = "",
+) -> WorkOrder:
+    """Move the job through `route`, each step at the event's time; the last step carries the
+    event's place and key. A stale version is allowed when the move is still
+    legal: the services check against the version read here, so a change racing with us is
+    still caught."""
+    for state in route:
+        final = state == route[-1]
+        job = moves.work_order_move(
+            work_order=job,
+            to=state,
+            by=user,
+            version=job.version,
+            at=event.at,
+            clock_skew=skew,
+            reason=event.reason,
+            location=_point(event.location) if final else None,
+            idempotency_key=key if final else None,
+            resolution=resolution,
+            resolution_code=resolution_code,
+        )
+    return job
+
+
+def _refuse(job: WorkOrder, event: schemas.EventIn) -> NoReturn:
     raise Conflict(
         f"{job.number} is {job.status}: '{event.type}' cannot be applied.",
         code="stale_version" if event.version != job.version else "illegal_transition",
@@ -186,7 +166,7 @@ def _refuse(job: WorkOrder, event: schemas.EventIn) -> None:
 
 
 def _note_late_event(job: WorkOrder, event: schemas.EventIn, *, user: User, key: str) -> None:
-    WorkOrderEvent.objects.create(
+    event_record(
         work_order=job,
         type=WorkOrderEvent.Type.NOTE,
         at=event.at,
@@ -198,22 +178,19 @@ def _note_late_event(job: WorkOrder, event: schemas.EventIn, *, user: User, key:
 
 
 def _complete(
-    job: WorkOrder, event: schemas.EventIn, *, user: User, key: str, skew: dt.timedelta | None
+    job: WorkOrder,
+    event: schemas.EventIn,
+    route: list[str],
+    *,
+    user: User,
+    key: str,
+    skew: dt.timedelta | None,
 ) -> None:
     """Records carried by the `completed` event are written, then the job is completed; if
     anything is missing, nothing is kept and the answer lists what is missing."""
     # The technician may tap "complete" without "start work" or "resume": those steps are
     # implied, at the completion's time, as for the other skipped forward steps.
-    if job.status == Status.ON_SITE:
-        job = services.work_order_start_work(
-            work_order=job, by=user, version=job.version, at=event.at, clock_skew=skew
-        )
-    if job.status == Status.ON_HOLD:
-        job = services.work_order_resume(
-            work_order=job, by=user, version=job.version, at=event.at, clock_skew=skew
-        )
-    if job.status != Status.IN_PROGRESS:
-        _refuse(job, event)
+    job = _walk(job, event, route[:-1], user=user, key=None, skew=skew)
     # All of this runs in the idempotent call's transaction: a refusal undoes it all.
     records_apply(
         job=job,
@@ -225,16 +202,15 @@ def _complete(
         signature=event.signature,
         skew=skew,
     )
-    services.work_order_complete(
-        work_order=job,
-        by=user,
-        version=job.version,
+    _walk(
+        job,
+        event,
+        route[-1:],
+        user=user,
+        key=key,
+        skew=skew,
         resolution=event.resolution,
         resolution_code=event.resolution_code,
-        at=event.at,
-        location=_point(event.location),
-        idempotency_key=key,
-        clock_skew=skew,
     )
 
 

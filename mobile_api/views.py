@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from fieldservice import ranges
+from mobile_api.steps import step_table
 
 # The shell: everything the app needs to start with no signal.
 APP_FILES = (
@@ -81,7 +82,9 @@ def _digest_of_app_files() -> str:
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.read_bytes())
-    digest.update(_limits_json().encode())  # new limits are a new shell, as a new file is
+    # New limits or steps are a new shell, as a new file is.
+    digest.update(_limits_json().encode())
+    digest.update(_steps_json().encode())
     return digest.hexdigest()[:12]
 
 
@@ -89,8 +92,19 @@ def _limits_json() -> str:
     return json.dumps(app_limits(), sort_keys=True)
 
 
+def _steps_json() -> str:
+    """The technician's steps from every status (mobile_api.steps): each job says what it
+    allows now (`next_steps`); the page says what follows a step queued with no signal."""
+    return json.dumps(step_table(), sort_keys=True)
+
+
 def _app_context() -> dict[str, object]:
-    return {"version": app_version(), "files": [static(name) for name in APP_FILES], "limits": _limits_json()}
+    return {
+        "version": app_version(),
+        "files": [static(name) for name in APP_FILES],
+        "limits": _limits_json(),
+        "steps": _steps_json(),
+    }
 
 
 @require_GET

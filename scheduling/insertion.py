@@ -21,8 +21,8 @@ from scheduling.selectors import URGENT_MAX_PRIORITY
 from scheduling.services import PlanInvalid, plan_violations
 from scheduling.solver import insert_job
 from scheduling.solver import model as solver
-from tickets import services as work_orders
 from tickets.models import WorkOrder
+from tickets.moves import Assignment, work_order_move
 
 
 @dataclass(frozen=True)
@@ -96,18 +96,21 @@ def schedule_insert(*, work_order: WorkOrder, by: User, now: dt.datetime | None 
             work_order_ids=[move.work_order.pk for move in moves] + [w.pk for w in displaced]
         )
         for move in moves:
-            work_orders.work_order_schedule(
+            work_order_move(
                 work_order=move.work_order,
-                technician=move.technician.user,
-                planned_start=move.planned_start,
-                planned_end=move.planned_end,
+                to=WorkOrder.Status.SCHEDULED,
+                assignment=Assignment(
+                    technician=move.technician.user,
+                    planned_start=move.planned_start,
+                    planned_end=move.planned_end,
+                ),
                 by=by,
                 version=move.work_order.version,
                 reason="urgent insertion",
             )
         # Left at their old times they would overlap the urgent job on the technician's day.
         for job in displaced:
-            work_orders.work_order_unschedule(work_order=job, by=by, version=job.version)
+            work_order_move(work_order=job, to=WorkOrder.Status.NEW, by=by, version=job.version)
     route, visit = placement
     return {
         "placed": True,

@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from django.db.models import Q
 
 from scheduling.models import Technician
+from tickets.events import lock_work_orders
 from tickets.models import WorkOrder
 
 
@@ -54,9 +55,4 @@ def technicians_lock(*, technician_ids: Iterable[int] = (), user_ids: Iterable[i
 
 def work_orders_lock(*, work_order_ids: Iterable[int]) -> None:
     """Lock the work orders the transaction is about to write, after its technicians."""
-    list(
-        WorkOrder.objects.select_for_update(of=("self",), no_key=True)
-        .filter(pk__in=set(work_order_ids))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    list(lock_work_orders(WorkOrder.objects.filter(pk__in=set(work_order_ids))).values_list("pk", flat=True))

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from fieldservice.errors import Conflict, Invalid
 from scheduling import board, locks
 from scheduling.models import Technician
-from tickets import services as work_orders
 from tickets.models import WorkOrder
+from tickets.moves import Assignment, work_order_move
 
 
 def work_order_reassign(
@@ -24,7 +24,7 @@ def work_order_reassign(
     by: User,
     version: int,
 ) -> list[str]:
-    """Check a manual move and make it through tickets.services.work_order_schedule with the
+    """Check a manual move and make it through tickets.moves.work_order_move with the
     version the dispatcher saw; returns the warnings. Raises Invalid with the refusals, or
     Conflict (version_conflict) if the work order changed meanwhile."""
     with transaction.atomic():
@@ -49,11 +49,12 @@ def work_order_reassign(
         )
         if verdict.refusals:
             raise Invalid(" ".join(verdict.refusals), code="reassignment_refused", details=verdict.refusals)
-        work_orders.work_order_schedule(
+        work_order_move(
             work_order=work_order,
-            technician=technician.user,
-            planned_start=planned_start,
-            planned_end=planned_end,
+            to=WorkOrder.Status.SCHEDULED,
+            assignment=Assignment(
+                technician=technician.user, planned_start=planned_start, planned_end=planned_end
+            ),
             by=by,
             version=version,
             reason="moved on the dispatch board",

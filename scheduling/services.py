@@ -32,8 +32,9 @@ from scheduling.models import Assignment, ScheduleRun, Territory
 from scheduling.solver import check_plan, solve
 from scheduling.solver import model as solver
 from scheduling.solver.travel import provider_for
-from tickets import services as work_orders
+from tickets import moves as work_order_moves
 from tickets.models import WorkOrder
+from tickets.moves import work_order_move
 
 logger = logging.getLogger(__name__)
 
@@ -387,11 +388,14 @@ def schedule_run_accept(
                 applied,
                 conflicts,
                 partial(
-                    work_orders.work_order_schedule,
+                    work_order_move,
                     work_order=work_order,
-                    technician=assignment.technician.user,
-                    planned_start=assignment.planned_start,
-                    planned_end=assignment.planned_end,
+                    to=WorkOrder.Status.SCHEDULED,
+                    assignment=work_order_moves.Assignment(
+                        technician=assignment.technician.user,
+                        planned_start=assignment.planned_start,
+                        planned_end=assignment.planned_end,
+                    ),
                     by=by,
                     version=assignment.work_order_version,
                     reason=f"schedule run {run.pk}",
@@ -403,8 +407,9 @@ def schedule_run_accept(
                 applied,
                 conflicts,
                 partial(
-                    work_orders.work_order_unschedule,
+                    work_order_move,
                     work_order=work_order,
+                    to=WorkOrder.Status.NEW,
                     by=by,
                     version=work_order.version,
                 ),

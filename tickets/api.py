@@ -18,7 +18,7 @@ from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, Invalid, NotFound
 from fieldservice.pagination import LimitOffset
 from fieldservice.ranges import ShortText
-from tickets import records, schemas, selectors, services
+from tickets import moves, records, schemas, selectors, services
 from tickets.models import Attachment, WorkOrder
 
 router = Router()
@@ -84,56 +84,45 @@ def update_work_order(
     return selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
 
 
+def _assignment(payload: schemas.TransitionIn) -> moves.Assignment | None:
+    """The technician and planned times, when the call gives them; all three or none."""
+    given = (payload.technician, payload.planned_start, payload.planned_end)
+    if not any(given):
+        return None
+    if not (payload.technician and payload.planned_start and payload.planned_end):
+        raise Invalid(
+            "Scheduling needs technician, planned_start and planned_end.",
+            code="missing_fields",
+            details={"fields": ["technician", "planned_start", "planned_end"]},
+        )
+    technician = User.objects.filter(username=payload.technician, is_active=True).first()
+    if technician is None:
+        raise Invalid(f"No active user {payload.technician!r}.", code="unknown_technician")
+    return moves.Assignment(
+        technician=technician, planned_start=payload.planned_start, planned_end=payload.planned_end
+    )
+
+
 @router.post("/{int:work_order_id}/transition", response={200: schemas.WorkOrderDetailOut, **ERRORS})
 def transition_work_order(
     request: AuthedRequest, work_order_id: int, payload: schemas.TransitionIn
 ) -> WorkOrder:
-    """Move the work order along its lifecycle. `scheduled` needs `technician`, `planned_start`
-    and `planned_end`; `on_hold` a `reason`; `completed` a `resolution`."""
+    """Move the work order along its lifecycle. `scheduled` with `technician`, `planned_start`
+    and `planned_end` (re)assigns it, from `new`, `scheduled` or `dispatched`; `scheduled`
+    without them recalls a dispatched job (it keeps its technician and times). `on_hold` and
+    `cancelled` take a `reason`; `completed` a `resolution`."""
     work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
     _require_planner(request.auth)
-    by, version = request.auth, payload.version
-    if payload.to == WorkOrderStatus.SCHEDULED and work_order.status in (
-        WorkOrderStatus.NEW,
-        WorkOrderStatus.SCHEDULED,
-        WorkOrderStatus.DISPATCHED,
-    ):
-        if not (payload.technician and payload.planned_start and payload.planned_end):
-            raise Invalid(
-                "Scheduling needs technician, planned_start and planned_end.", code="missing_fields"
-            )
-        technician = User.objects.filter(username=payload.technician, is_active=True).first()
-        if technician is None:
-            raise Invalid(f"No active user {payload.technician!r}.", code="unknown_technician")
-        services.work_order_schedule(
-            work_order=work_order,
-            technician=technician,
-            planned_start=payload.planned_start,
-            planned_end=payload.planned_end,
-            by=by,
-            version=version,
-            reason=payload.reason,
-        )
-    elif payload.to == WorkOrderStatus.NEW:
-        services.work_order_unschedule(work_order=work_order, by=by, version=version)
-    elif payload.to == WorkOrderStatus.SCHEDULED:
-        services.work_order_recall(work_order=work_order, by=by, version=version)
-    elif payload.to == WorkOrderStatus.ON_HOLD:
-        services.work_order_hold(work_order=work_order, by=by, version=version, reason=payload.reason)
-    elif payload.to == WorkOrderStatus.IN_PROGRESS and work_order.status == WorkOrderStatus.ON_HOLD:
-        services.work_order_resume(work_order=work_order, by=by, version=version)
-    elif payload.to == WorkOrderStatus.COMPLETED:
-        services.work_order_complete(
-            work_order=work_order,
-            by=by,
-            version=version,
-            resolution=payload.resolution,
-            resolution_code=payload.resolution_code,
-        )
-    elif payload.to == WorkOrderStatus.CANCELLED:
-        services.work_order_cancel(work_order=work_order, by=by, version=version, reason=payload.reason)
-    else:
-        services.TRANSITION_SERVICES[payload.to](work_order=work_order, by=by, version=version)
+    moves.work_order_move(
+        work_order=work_order,
+        to=payload.to,
+        by=request.auth,
+        version=payload.version,
+        reason=payload.reason,
+        resolution=payload.resolution,
+        resolution_code=payload.resolution_code,
+        assignment=_assignment(payload),
+    )
     return selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
 
 
@@ -141,8 +130,12 @@ def transition_work_order(
 def cancel_work_order(request: AuthedRequest, work_order_id: int, payload: schemas.CancelIn) -> WorkOrder:
     work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
     _require_planner(request.auth)
-    services.work_order_cancel(
-        work_order=work_order, by=request.auth, version=payload.version, reason=payload.reason
+    moves.work_order_move(
+        work_order=work_order,
+        to=WorkOrderStatus.CANCELLED,
+        by=request.auth,
+        version=payload.version,
+        reason=payload.reason,
     )
     return selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
 

@@ -19,13 +19,8 @@ from django.db import transaction
 from fieldservice import ranges
 from fieldservice.audit import Action, Image, Source, audit_record, changes_between, snapshot
 from fieldservice.errors import Invalid
+from tickets.events import lock_work_order
 from tickets.models import ChecklistItem, PartUsage, WorkOrder
-
-
-def _lock(work_order_id: int) -> WorkOrder:
-    # Race: a technician's event or a dispatcher's edit arriving while the admin deletes; as
-    # in tickets.services, the no-key lock does not block their events' foreign-key checks.
-    return WorkOrder.objects.select_for_update(of=("self",), no_key=True).get(pk=work_order_id)
 
 
 def work_order_image(work_order: WorkOrder) -> Image:
@@ -53,9 +48,9 @@ def part_usage_price_set(*, part: PartUsage, unit_cost: Decimal | None, by: User
     part is printed unpriced ("—") on the report until the office prices it."""
     if unit_cost is not None and not 0 <= unit_cost <= ranges.MAX_MONEY:
         raise Invalid(f"The unit cost must be between 0 and {ranges.MAX_MONEY}.", code="cost_out_of_range")
-    # Lock order: the work order, then its records (as tickets.records: nothing is recorded on
-    # the job while it is priced).
-    _lock(part.work_order_id)
+    # Lock order: the work order, then its records (tickets.events; as tickets.records,
+    # nothing is recorded on the job while it is priced).
+    lock_work_order(part.work_order_id)
     stored = PartUsage.objects.select_for_update().get(pk=part.pk)
     if stored.unit_cost == unit_cost:
         return stored
@@ -76,7 +71,8 @@ def part_usage_price_set(*, part: PartUsage, unit_cost: Decimal | None, by: User
 def work_order_backoffice_delete(*, work_order: WorkOrder, by: User | None) -> None:
     """Delete a work order (admins only). Its events go with it, so what it was, and who
     deleted it, is kept in fieldservice's audit trail."""
-    locked = _lock(work_order.pk)
+    # Race: a technician's event or a dispatcher's edit arriving while the admin deletes.
+    locked = lock_work_order(work_order.pk)
     audit_record(
         obj=locked,
         action=Action.DELETED,

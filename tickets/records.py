@@ -31,6 +31,7 @@ from PIL import Image, ImageOps
 from assets.models import Equipment, MeterReading
 from fieldservice import ranges
 from fieldservice.errors import Conflict, Invalid, TooLarge
+from tickets.events import event_record, lock_work_order
 from tickets.models import Attachment, ChecklistItem, PartUsage, Signature, WorkOrder, WorkOrderEvent
 from tickets.services import EventTime, event_time
 
@@ -67,7 +68,7 @@ logger = logging.getLogger(__name__)
 def _lock_for_recording(work_order: WorkOrder) -> WorkOrder:
     """The work order, locked: race with its completion (and with other records, which keeps
     the photo count exact)."""
-    locked = WorkOrder.objects.select_for_update(of=("self",), no_key=True).get(pk=work_order.pk)
+    locked = lock_work_order(work_order.pk)
     if locked.status not in RECORDING_STATUSES:
         raise Conflict(
             f"{locked.number} is {locked.status}: "
@@ -99,16 +100,14 @@ def _event(
     key: str | None,
     flag_reason: str = "",
 ) -> None:
-    reason = when.flag_reason or flag_reason
-    WorkOrderEvent.objects.create(
+    event_record(
         work_order=work_order,
         type=type,
         by=by,
         at=when.at,
         payload={**payload, **when.payload},
         idempotency_key=key,
-        flagged=bool(reason),
-        flag_reason=reason,
+        flag_reason=when.flag_reason or flag_reason,
     )
 
 

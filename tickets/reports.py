@@ -34,6 +34,7 @@ from django.utils import timezone, translation
 from assets.models import Contact
 from fieldservice import clock
 from fieldservice.errors import Conflict
+from tickets.events import event_record
 from tickets.models import ServiceReport, WorkOrder, WorkOrderEvent
 from tickets.pdf import render_service_report
 from tickets.survey import survey_token_for
@@ -141,9 +142,10 @@ def _report_emailed(
     report.emailed_at, report.emailed_to = claimed_at, recipient.email
     try:
         with transaction.atomic():
-            WorkOrderEvent.objects.create(
+            event_record(
                 work_order=work_order,
                 type=WorkOrderEvent.Type.REPORT_SENT,
+                by=None,
                 at=claimed_at,
                 payload={"to": recipient.email, "language": language, "report": report.pdf.name},
                 idempotency_key=f"report-sent:{work_order.pk}",

@@ -3,14 +3,14 @@
     new → scheduled → dispatched → en_route → on_site → in_progress ⇄ on_hold → completed → closed
     any open state → cancelled;  scheduled → new (unassign);  dispatched → scheduled (recall)
 
-Each service locks the work order row (SELECT ... FOR NO KEY UPDATE) so that two writers
+Each service locks the work order row (tickets.events.lock_work_order) so that two writers
 cannot both read version N and both write N+1; the caller's `version` must match the row's, or the
 call is refused with a version conflict instead of silently overwriting. Each records a
-WorkOrderEvent (the audit trail) and schedules side effects with transaction.on_commit.
-Lock order across the project: technician → work order → contract. The lock is the
-no-key kind: it excludes other writers of the row but not the foreign-key checks of rows
-inserted elsewhere that point at it (events, records), which a plain FOR UPDATE would block
-until commit, and which deadlocked under load.
+WorkOrderEvent (the audit trail, through tickets.events) and schedules side effects with
+transaction.on_commit. The lock order across the project is documented in tickets.events.
+
+One service per verb, each making its own moves; tickets.moves.work_order_move picks the verb
+for a move (from, to), and every face moves work orders through it.
 
 A move's time may come from a technician's phone, hours late: `event_time` keeps it from
 preceding the work order's previous move and from the future, and does not trust a phone
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -41,6 +41,13 @@ from contracts.selectors import coverage_for
 from fieldservice import clock, roles
 from fieldservice.errors import Conflict, Invalid
 from tickets import sla
+from tickets.events import (
+    event_record,
+    event_record_many,
+    lock_work_order,
+    lock_work_orders,
+    sla_breach_event,
+)
 from tickets.models import WORK_ORDER_NUMBER_SEQUENCE, ChecklistItem, WorkOrder, WorkOrderEvent
 
 logger = logging.getLogger(__name__)
@@ -120,34 +127,6 @@ def _set_sla_due(work_order: WorkOrder, *, opened_at: dt.datetime) -> None:
     work_order.sla_response_due = sla.due_after(calendar, opened_at, response_hours)
     resolution_due = sla.due_after(calendar, opened_at, resolution_hours)
     work_order.sla_resolution_due = calendar.add(resolution_due, work_order.sla_paused_minutes)
-
-
-def _record(
-    work_order: WorkOrder,
-    type: str,
-    *,
-    by: User | None,
-    at: dt.datetime,
-    from_status: str = "",
-    to_status: str = "",
-    location: Point | None = None,
-    payload: dict[str, Any] | None = None,
-    idempotency_key: str | None = None,
-    flag_reason: str = "",
-) -> WorkOrderEvent:
-    return WorkOrderEvent.objects.create(
-        work_order=work_order,
-        type=type,
-        at=at,
-        by=by if by is not None and by.is_authenticated else None,
-        from_status=from_status,
-        to_status=to_status,
-        location=location,
-        payload=payload or {},
-        idempotency_key=idempotency_key,
-        flagged=bool(flag_reason),
-        flag_reason=flag_reason,
-    )
 
 
 # --- when something happened ------------------------------------------------------------------
@@ -246,11 +225,7 @@ def _lock(work_order: WorkOrder, version: int | None) -> WorkOrder:
     Race: a dispatcher reassigning while the technician's app posts an event; the lock
     serialises them and the version tells the later one it acted on stale data.
     """
-    locked = (
-        WorkOrder.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("site", "contract")
-        .get(pk=work_order.pk)
-    )
+    locked = lock_work_order(work_order.pk)
     if version is not None and locked.version != version:
         raise Conflict(
             f"{locked.number} was changed by someone else: it is at version {locked.version}, "
@@ -261,13 +236,18 @@ def _lock(work_order: WorkOrder, version: int | None) -> WorkOrder:
     return locked
 
 
+def transition_refused(work_order: WorkOrder, to: str) -> Conflict:
+    """The refusal of a move the work order cannot make from its status."""
+    return Conflict(
+        f"{work_order.number} cannot go from {work_order.status} to {to}.",
+        code="illegal_transition",
+        details={"current": work_order.status, "requested": to},
+    )
+
+
 def _check_transition(work_order: WorkOrder, to: str) -> None:
     if to not in TRANSITIONS[work_order.status]:
-        raise Conflict(
-            f"{work_order.number} cannot go from {work_order.status} to {to}.",
-            code="illegal_transition",
-            details={"current": work_order.status, "requested": to},
-        )
+        raise transition_refused(work_order, to)
 
 
 def _move(
@@ -278,6 +258,7 @@ def _move(
     at: dt.datetime,
     fields: dict[str, Any] | None = None,
     location: Point | None = None,
+    distance_from_site_m: float | None = None,
     payload: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
     flag_reason: str = "",
@@ -289,14 +270,15 @@ def _move(
     work_order.status = to
     work_order.version += 1
     work_order.save(update_fields=[*(fields or {}), "status", "version", "updated_at"])
-    return _record(
-        work_order,
-        EventType.STATUS_CHANGED,
+    return event_record(
+        work_order=work_order,
+        type=EventType.STATUS_CHANGED,
         by=by,
         at=at,
         from_status=from_status,
         to_status=to,
         location=location,
+        distance_from_site_m=distance_from_site_m,
         payload=payload,
         idempotency_key=idempotency_key,
         flag_reason=flag_reason,
@@ -384,7 +366,14 @@ def work_order_create(
         )
         for position, item in enumerate(checklist, start=1)
     )
-    _record(work_order, EventType.CREATED, by=by, at=at, to_status=work_order.status, payload={"kind": kind})
+    event_record(
+        work_order=work_order,
+        type=EventType.CREATED,
+        by=by,
+        at=at,
+        to_status=work_order.status,
+        payload={"kind": kind},
+    )
     if kind in REPAIR_KINDS and equipment is not None:
         _mark_earlier_visits_not_fixed(work_order, equipment=equipment, at=at, by=by)
     return work_order
@@ -395,25 +384,22 @@ def _mark_earlier_visits_not_fixed(
 ) -> None:
     """A repair visit within the window of a completed one: that one did not fix it first time."""
     window_start = at - dt.timedelta(days=settings.FIRST_TIME_FIX_WINDOW_DAYS)
-    earlier = (
-        WorkOrder.objects.select_for_update(of=("self",), no_key=True)
-        .filter(
+    earlier = lock_work_orders(
+        WorkOrder.objects.filter(
             equipment=equipment,
             kind__in=REPAIR_KINDS,
             status__in=(Status.COMPLETED, Status.CLOSED),
             completed_at__gte=window_start,
             completed_at__lte=at,
-        )
-        .exclude(first_time_fix=False)
-        .order_by("pk")
+        ).exclude(first_time_fix=False)
     )
     for visit in earlier:
         visit.first_time_fix = False
         visit.version += 1
         visit.save(update_fields=["first_time_fix", "version", "updated_at"])
-        _record(
-            visit,
-            EventType.UPDATED,
+        event_record(
+            work_order=visit,
+            type=EventType.UPDATED,
             by=by,
             at=at,
             payload={"first_time_fix": False, "repeat": work_order.number},
@@ -442,7 +428,9 @@ def work_order_update(*, work_order: WorkOrder, by: User | None, version: int, *
         update_fields += ["sla_response_due", "sla_resolution_due", "contract", "billable"]
     locked.version += 1
     locked.save(update_fields=update_fields)
-    _record(locked, EventType.UPDATED, by=by, at=clock.now(), payload={"changed": changed})
+    event_record(
+        work_order=locked, type=EventType.UPDATED, by=by, at=clock.now(), payload={"changed": changed}
+    )
     return locked
 
 
@@ -490,7 +478,7 @@ def work_order_schedule(
             setattr(locked, name, value)
         locked.version += 1
         locked.save(update_fields=[*fields, "version", "updated_at"])
-        _record(locked, EventType.ASSIGNED, by=by, at=at, payload=payload)
+        event_record(work_order=locked, type=EventType.ASSIGNED, by=by, at=at, payload=payload)
     else:
         _move(locked, Status.SCHEDULED, by=by, at=at, fields=fields, payload=payload)
     return locked
@@ -508,76 +496,175 @@ def _require_from(work_order: WorkOrder, to: str, sources: tuple[str, ...]) -> N
     """Each service makes one move; another legal move into the same state has its own
     service with its own bookkeeping (resume credits the hold, recall keeps the technician)."""
     if work_order.status not in sources:
-        raise Conflict(
-            f"{work_order.number} cannot go from {work_order.status} to {to}.",
-            code="illegal_transition",
-            details={"current": work_order.status, "requested": to},
-        )
+        raise transition_refused(work_order, to)
 
 
-def _simple(
-    to: str, *, sources: tuple[str, ...], fields_at: tuple[str, ...] = ()
-) -> Callable[..., WorkOrder]:
-    """Build the service for a move from `sources` to `to` that stamps `fields_at` with its time."""
-
-    @transaction.atomic
-    def service(
-        *,
-        work_order: WorkOrder,
-        by: User | None,
-        version: int | None,
-        at: dt.datetime | None = None,
-        location: Point | None = None,
-        payload: dict[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        clock_skew: dt.timedelta | None = None,
-    ) -> WorkOrder:
-        locked = _lock(work_order, version)
-        _require_from(locked, to, sources)
-        when = _move_time(locked, at, clock_skew)
-        fields = {name: when.at for name in fields_at if getattr(locked, name) is None}
-        _move(
-            locked,
-            to,
-            by=by,
-            at=when.at,
-            fields=fields,
-            location=location,
-            payload={**(payload or {}), **when.payload},
-            idempotency_key=idempotency_key,
-            flag_reason=when.flag_reason,
-        )
-        return locked
-
-    service.__name__ = f"work_order_{to}"
-    return service
+def _step(
+    work_order: WorkOrder,
+    to: str,
+    *,
+    sources: tuple[str, ...],
+    by: User | None,
+    version: int | None,
+    at: dt.datetime | None,
+    location: Point | None,
+    idempotency_key: str | None,
+    clock_skew: dt.timedelta | None,
+    stamp: tuple[str, ...] = (),
+) -> WorkOrder:
+    """The plain moves (no bookkeeping but their time): from `sources` to `to`, stamping the
+    fields named in `stamp` with the move's time when they are still empty."""
+    locked = _lock(work_order, version)
+    _require_from(locked, to, sources)
+    when = _move_time(locked, at, clock_skew)
+    _move(
+        locked,
+        to,
+        by=by,
+        at=when.at,
+        fields={name: when.at for name in stamp if getattr(locked, name) is None},
+        location=location,
+        payload=when.payload,
+        idempotency_key=idempotency_key,
+        flag_reason=when.flag_reason,
+    )
+    return locked
 
 
-work_order_dispatch = _simple(Status.DISPATCHED, sources=(Status.SCHEDULED,))
-work_order_recall = _simple(Status.SCHEDULED, sources=(Status.DISPATCHED,))
-work_order_start_travel = _simple(Status.EN_ROUTE, sources=(Status.DISPATCHED,))
-work_order_start_work = _simple(Status.IN_PROGRESS, sources=(Status.ON_SITE,), fields_at=("actual_start",))
-work_order_close = _simple(Status.CLOSED, sources=(Status.COMPLETED,))
+@transaction.atomic
+def work_order_dispatch(
+    *,
+    work_order: WorkOrder,
+    by: User | None,
+    version: int | None,
+    at: dt.datetime | None = None,
+    location: Point | None = None,
+    idempotency_key: str | None = None,
+    clock_skew: dt.timedelta | None = None,
+) -> WorkOrder:
+    """Send a scheduled job to its technician's app."""
+    return _step(
+        work_order,
+        Status.DISPATCHED,
+        sources=(Status.SCHEDULED,),
+        by=by,
+        version=version,
+        at=at,
+        location=location,
+        idempotency_key=idempotency_key,
+        clock_skew=clock_skew,
+    )
+
+
+@transaction.atomic
+def work_order_recall(
+    *,
+    work_order: WorkOrder,
+    by: User | None,
+    version: int | None,
+    at: dt.datetime | None = None,
+    location: Point | None = None,
+    idempotency_key: str | None = None,
+    clock_skew: dt.timedelta | None = None,
+) -> WorkOrder:
+    """Take a dispatched job back before the technician leaves; it keeps its technician and times."""
+    return _step(
+        work_order,
+        Status.SCHEDULED,
+        sources=(Status.DISPATCHED,),
+        by=by,
+        version=version,
+        at=at,
+        location=location,
+        idempotency_key=idempotency_key,
+        clock_skew=clock_skew,
+    )
+
+
+@transaction.atomic
+def work_order_start_travel(
+    *,
+    work_order: WorkOrder,
+    by: User | None,
+    version: int | None,
+    at: dt.datetime | None = None,
+    location: Point | None = None,
+    idempotency_key: str | None = None,
+    clock_skew: dt.timedelta | None = None,
+) -> WorkOrder:
+    """The technician sets off for the site."""
+    return _step(
+        work_order,
+        Status.EN_ROUTE,
+        sources=(Status.DISPATCHED,),
+        by=by,
+        version=version,
+        at=at,
+        location=location,
+        idempotency_key=idempotency_key,
+        clock_skew=clock_skew,
+    )
+
+
+@transaction.atomic
+def work_order_start_work(
+    *,
+    work_order: WorkOrder,
+    by: User | None,
+    version: int | None,
+    at: dt.datetime | None = None,
+    location: Point | None = None,
+    idempotency_key: str | None = None,
+    clock_skew: dt.timedelta | None = None,
+) -> WorkOrder:
+    """The technician starts the work on site: `actual_start` is stamped the first time."""
+    return _step(
+        work_order,
+        Status.IN_PROGRESS,
+        sources=(Status.ON_SITE,),
+        by=by,
+        version=version,
+        at=at,
+        location=location,
+        idempotency_key=idempotency_key,
+        clock_skew=clock_skew,
+        stamp=("actual_start",),
+    )
+
+
+@transaction.atomic
+def work_order_close(
+    *,
+    work_order: WorkOrder,
+    by: User | None,
+    version: int | None,
+    at: dt.datetime | None = None,
+    location: Point | None = None,
+    idempotency_key: str | None = None,
+    clock_skew: dt.timedelta | None = None,
+) -> WorkOrder:
+    """The office closes a completed job."""
+    return _step(
+        work_order,
+        Status.CLOSED,
+        sources=(Status.COMPLETED,),
+        by=by,
+        version=version,
+        at=at,
+        location=location,
+        idempotency_key=idempotency_key,
+        clock_skew=clock_skew,
+    )
 
 
 def _record_breach_if_late(
     work_order: WorkOrder, which: str, *, due: dt.datetime | None, at: dt.datetime
 ) -> None:
-    """A clock stopped after its due time is a breach, whether or not a sweep saw it running.
-    Same key as the sweep's, so the breach is recorded once either way."""
+    """A clock stopped after its due time is a breach, whether or not a sweep saw it running."""
     if due is None or at <= due:
         return
-    WorkOrderEvent.objects.bulk_create(
-        [
-            WorkOrderEvent(
-                work_order=work_order,
-                type=EventType.SLA_BREACHED,
-                at=due,
-                payload={"clock": which, "due": due.isoformat()},
-                idempotency_key=f"sla-breach:{work_order.pk}:{which}",
-            )
-        ],
-        ignore_conflicts=True,
+    event_record_many(
+        [sla_breach_event(work_order_id=work_order.pk, clock=which, due=due)], ignore_conflicts=True
     )
 
 
@@ -598,17 +685,8 @@ def work_order_arrive(
     _require_from(locked, Status.ON_SITE, (Status.EN_ROUTE,))
     when = _move_time(locked, at, clock_skew)
     fields = {"arrived_at": when.at, "responded_at": locked.responded_at or when.at}
-    event = _move(
-        locked,
-        Status.ON_SITE,
-        by=by,
-        at=when.at,
-        fields=fields,
-        location=location,
-        payload=when.payload,
-        idempotency_key=idempotency_key,
-        flag_reason=when.flag_reason,
-    )
+    metres = None
+    flag_reason = when.flag_reason
     if location is not None:
         metres = (
             Site.objects.filter(pk=locked.site_id)
@@ -617,10 +695,20 @@ def work_order_arrive(
             .get()
             .m
         )
-        event.distance_from_site_m = metres
-        if metres > settings.ARRIVAL_MAX_DISTANCE_M and not event.flagged:
-            event.flagged, event.flag_reason = True, WorkOrderEvent.FlagReason.FAR_FROM_SITE
-        event.save(update_fields=["distance_from_site_m", "flagged", "flag_reason"])
+        if metres > settings.ARRIVAL_MAX_DISTANCE_M and not flag_reason:
+            flag_reason = WorkOrderEvent.FlagReason.FAR_FROM_SITE
+    _move(
+        locked,
+        Status.ON_SITE,
+        by=by,
+        at=when.at,
+        fields=fields,
+        location=location,
+        distance_from_site_m=metres,
+        payload=when.payload,
+        idempotency_key=idempotency_key,
+        flag_reason=flag_reason,
+    )
     _record_breach_if_late(locked, "response", due=locked.sla_response_due, at=fields["responded_at"])
     return locked
 
@@ -781,15 +869,6 @@ def work_order_cancel(
     return locked
 
 
-TRANSITION_SERVICES: dict[str, Callable[..., WorkOrder]] = {
-    Status.DISPATCHED: work_order_dispatch,
-    Status.EN_ROUTE: work_order_start_travel,
-    Status.ON_SITE: work_order_arrive,
-    Status.IN_PROGRESS: work_order_start_work,
-    Status.CLOSED: work_order_close,
-}
-
-
 # --- SLA breaches -------------------------------------------------------------------------------
 
 
@@ -805,7 +884,7 @@ def sla_breaches_record(*, now: dt.datetime | None = None) -> int:
         Q(responded_at__isnull=True) | Q(responded_at__gt=F("sla_response_due"))
     )
     resolution_late = Q(sla_resolution_due__lt=now)
-    events = []
+    breaches = []
     for work_order in WorkOrder.objects.filter(status__in=open_statuses).filter(
         response_late | resolution_late
     ):
@@ -817,20 +896,12 @@ def sla_breaches_record(*, now: dt.datetime | None = None) -> int:
                 continue
             if which == "response" and work_order.responded_at and work_order.responded_at <= due:
                 continue
-            events.append(
-                WorkOrderEvent(
-                    work_order=work_order,
-                    type=EventType.SLA_BREACHED,
-                    at=due,
-                    payload={"clock": which, "due": due.isoformat()},
-                    idempotency_key=f"sla-breach:{work_order.pk}:{which}",
-                )
-            )
-    keys = [event.idempotency_key for event in events]
+            breaches.append(sla_breach_event(work_order_id=work_order.pk, clock=which, due=due))
+    keys = [breach.idempotency_key for breach in breaches]
     recorded = set(
         WorkOrderEvent.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
     )
-    new_events = [event for event in events if event.idempotency_key not in recorded]
+    new_breaches = [breach for breach in breaches if breach.idempotency_key not in recorded]
     # ignore_conflicts: a concurrent sweep may insert the same breach between our read and write.
-    WorkOrderEvent.objects.bulk_create(new_events, ignore_conflicts=True)
-    return len(new_events)
+    event_record_many(new_breaches, ignore_conflicts=True)
+    return len(new_breaches)

@@ -221,6 +221,55 @@ def test_transition_walk_and_illegal_transition(
     assert illegal.json()["details"] == {"current": "dispatched", "requested": "completed"}
 
 
+def test_a_dispatched_job_is_recalled_and_keeps_its_technician_and_times(
+    world: dict[str, Any], dispatcher: User, tech_a: User
+) -> None:
+    """`scheduled` without a technician recalls a dispatched job (work_order_recall), which
+    the route once took for a reassignment that lacked its fields."""
+    job = services.work_order_dispatch(work_order=world["job_a"], by=dispatcher, version=2)
+    planned_start = job.planned_start
+    client = client_for(dispatcher)
+
+    response = client.post(
+        f"{URL}/{job.pk}/transition", {"to": "scheduled", "version": 3}, "application/json"
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["status"], body["technician"], body["version"]) == ("scheduled", tech_a.username, 4)
+    assert dt.datetime.fromisoformat(body["planned_start"]) == planned_start
+    recall = job.events.get(to_status="scheduled", from_status="dispatched")
+    assert (recall.by, recall.payload) == (dispatcher, {})  # a reassignment names its technician
+    # And nothing a recall cannot do: from `new` the same call still asks for the assignment.
+    free = world["free"]
+    missing = client.post(
+        f"{URL}/{free.pk}/transition", {"to": "scheduled", "version": 1}, "application/json"
+    )
+    assert (missing.status_code, missing.json()["code"]) == (422, "missing_fields")
+
+
+def test_a_dispatched_job_given_a_technician_is_reassigned_not_recalled(
+    world: dict[str, Any], dispatcher: User, tech_b: User
+) -> None:
+    job = services.work_order_dispatch(work_order=world["job_a"], by=dispatcher, version=2)
+    planned_start = tomorrow_at_9() + dt.timedelta(hours=3)
+    response = client_for(dispatcher).post(
+        f"{URL}/{job.pk}/transition",
+        {
+            "to": "scheduled",
+            "version": 3,
+            "technician": tech_b.username,
+            "planned_start": planned_start.isoformat(),
+            "planned_end": (planned_start + dt.timedelta(hours=1)).isoformat(),
+        },
+        "application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["technician"]) == ("scheduled", tech_b.username)
+    move = job.events.get(to_status="scheduled", from_status="dispatched")
+    assert move.payload["technician"] == tech_b.username
+
+
 def test_cancel(world: dict[str, Any], dispatcher: User) -> None:
     job = world["free"]
     response = client_for(dispatcher).post(

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
@@ -258,7 +259,10 @@ def test_a_change_edits_what_the_api_edits_and_never_the_assignment_or_the_recor
 
 def test_a_new_priority_moves_the_sla_clocks_as_the_api_does(dispatcher_client: Client) -> None:
     customer = _customer()
-    job, twin = _opened(customer, priority=3), _opened(customer, priority=3)
+    # Opened at the same instant (the pinned clock ticks: in business hours a millisecond
+    # apart would move the due times by that millisecond).
+    with time_machine.travel(clock.now(), tick=False):
+        job, twin = _opened(customer, priority=3), _opened(customer, priority=3)
     services.work_order_update(work_order=twin, by=None, version=twin.version, priority=1)
     data = change_form(dispatcher_client, _change_url(job))
     data["priority"] = "1"

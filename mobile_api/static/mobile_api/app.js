@@ -357,16 +357,9 @@
 
   // --- one job ------------------------------------------------------------------------------------
 
-  const WORKING = ["on_site", "in_progress", "on_hold"]; // on site: the records can be filled
-  const NEXT_STEPS = {
-    new: ["en_route", "arrived"],
-    scheduled: ["en_route", "arrived"],
-    dispatched: ["en_route", "arrived"],
-    en_route: ["arrived"],
-    on_site: ["started"],
-    in_progress: ["paused"],
-    on_hold: ["resumed"],
-  };
+  // While the server offers the completion, the records can be filled (on site).
+  const COMPLETED = "completed";
+  const working = (job) => LocalView.stepsOf(job).some((step) => step.event === COMPLETED);
 
   // What an action needs of the earlier ones of its job, and provides to later ones: the
   // outbox holds an action back only while something it needs was refused (Outbox.dependsOn).
@@ -406,11 +399,11 @@
   }
 
   function stepButtons(job) {
-    const steps = NEXT_STEPS[job.status] || [];
+    const steps = LocalView.stepsOf(job).filter((step) => step.event !== COMPLETED);
     return h(
       "div",
       { class: "steps" },
-      steps.map((type, index) =>
+      steps.map(({ event: type }, index) =>
         h(
           "button",
           {
@@ -430,7 +423,7 @@
           t(`event:${type}`),
         ),
       ),
-      WORKING.includes(job.status)
+      working(job)
         ? h("a", { class: "button secondary", href: "#complete", onclick: (e) => { e.preventDefault(); document.getElementById("complete").scrollIntoView(); } }, t("Complete…"))
         : null,
       ["completed", "closed"].includes(job.status) && job.report_url ? h("button", { type: "button", class: "secondary", onclick: () => openReport(job) }, t("Service report (PDF)")) : null,
@@ -812,7 +805,7 @@
               : h("p", { class: "empty" }, t("No earlier visits.")),
           )
         : null,
-      WORKING.includes(job.status)
+      working(job)
         ? [checklistSection(job), partsSection(job), photosSection(job), meterSection(job), signatureSection(job), undecided || completionQueued ? null : completeSection(job)]
         : recordedSummary(job),
     );

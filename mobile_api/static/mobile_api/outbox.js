@@ -332,14 +332,10 @@ const Sync = (() => {
 // a whole job done in a basement shows on the phone before it reaches the server; a status
 // it has not sent says so, and one held back by a refusal is not shown as taken.
 const LocalView = (() => {
-  const STATUS_AFTER = {
-    en_route: "en_route",
-    arrived: "on_site",
-    started: "in_progress",
-    paused: "on_hold",
-    resumed: "in_progress",
-    completed: "completed",
-  };
+  // The server's steps from every status (its page says: mobile_api.steps). A job says what it
+  // allows now (`next_steps`); past a step queued here and not yet sent, the table says.
+  const STEPS = JSON.parse(document.body.dataset.steps || "{}");
+  const stepsOf = (view) => (view.statusUnsent || !view.next_steps ? STEPS[view.status] : view.next_steps) || [];
 
   function apply(job, entry, held) {
     const view = { ...job, pendingCount: job.pendingCount + 1 };
@@ -347,7 +343,8 @@ const LocalView = (() => {
     for (const provided of entry.provides || []) view.provided.add(provided);
     if (entry.kind === "event") {
       if (held.has(entry.seq)) return view; // held back by a refusal: not taken (its card lists it)
-      view.status = STATUS_AFTER[body.type] || view.status;
+      const step = stepsOf(view).find((s) => s.event === body.type);
+      if (step) view.status = step.to;
       view.statusUnsent = true; // shown as "<status> — waiting to send" until the server has it
       if (body.type === "completed") view.resolution = body.resolution;
     } else if (entry.kind === "checklist") {
@@ -383,5 +380,5 @@ const LocalView = (() => {
     return { ...view, problemCount: problems.length };
   }
 
-  return { of };
+  return { of, stepsOf };
 })();
