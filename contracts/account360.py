@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from assets import visibility
 from assets.models import Account, Equipment
 from contracts import selectors
 from contracts.models import CoveredEquipment, HealthScore, RenewalOpportunity, ServiceContract
@@ -91,7 +92,7 @@ def account_360(*, user: User | AnonymousUser, account_id: int, today: dt.date) 
     from tickets.models import WorkOrder  # the installed base's history; see the module docstring
 
     account = (
-        selectors.accounts_visible_to(user).select_related("account_manager").filter(pk=account_id).first()
+        visibility.accounts_visible_to(user).select_related("account_manager").filter(pk=account_id).first()
     )
     if account is None:
         raise NotFound(f"Account {account_id} not found.")

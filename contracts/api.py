@@ -10,18 +10,19 @@ from typing import Any
 from django.http import FileResponse
 from ninja import Query, Router
 
+from assets import visibility
 from contracts import account360, schemas, selectors, services
 from contracts.health import accounts_by_risk
 from contracts.models import AccountTask, HealthScore, RenewalOpportunity
 from fieldservice import clock, roles
-from fieldservice.api import ErrorOut
+from fieldservice.api_common import ErrorOut
 from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, NotFound
 from fieldservice.ranges import Id
 
 router = Router()
 # 400: a body that is not JSON at all (ninja refuses it before validation); 413: a body over
-# DATA_UPLOAD_MAX_MEMORY_SIZE (fieldservice.api).
+# DATA_UPLOAD_MAX_MEMORY_SIZE (fieldservice.api_common).
 ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 422)}
 
 
@@ -112,7 +113,7 @@ def update_task(request: AuthedRequest, task_id: int, payload: schemas.TaskIn) -
 def accounts_at_risk(request: AuthedRequest, limit: int = Query(20, ge=1, le=500)) -> list[Any]:
     """My accounts ranked by risk: (100 − health) × annual value × urgency of the key date."""
     _require_account_manager(request)
-    mine = set(selectors.accounts_visible_to(request.auth).values_list("pk", flat=True))
+    mine = set(visibility.accounts_visible_to(request.auth).values_list("pk", flat=True))
     return [row for row in accounts_by_risk(today=clock.today()) if row.account_id in mine][:limit]
 
 

@@ -23,7 +23,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from assets.models import Account
+from assets import visibility
 from contracts.models import (
     AccountTask,
     ContractSLATerm,
@@ -285,29 +285,8 @@ def milestone_due_dates(contract: ServiceContract) -> list[tuple[str, dt.date]]:
 # --- what an account manager may see -------------------------------------------------------------
 
 
-def accounts_visible_to(user: User | AnonymousUser) -> QuerySet[Account]:
-    """Admins see every account; an account manager the accounts they manage; anyone else none.
-    Every account-manager read goes through here (or the two below), so the rule is in one place."""
-    held = roles.user_roles(user)
-    if roles.ADMIN in held:
-        return Account.objects.all()
-    if roles.ACCOUNT_MANAGER in held:
-        return Account.objects.filter(account_manager_id=user.pk)
-    return Account.objects.none()
-
-
-def back_office_accounts(user: User | AnonymousUser) -> QuerySet[Account] | None:
-    """The accounts whose records a user sees in the back office (the Django admin): None for
-    every account (admins, and dispatchers, who plan work at all of them); for anyone else the
-    same as on the web, accounts_visible_to (an account manager: the accounts they manage)."""
-    held = roles.user_roles(user)
-    if roles.ADMIN in held or roles.DISPATCHER in held:
-        return None
-    return accounts_visible_to(user)
-
-
 def opportunities_visible_to(user: User | AnonymousUser) -> QuerySet[RenewalOpportunity]:
-    return RenewalOpportunity.objects.filter(contract__account__in=accounts_visible_to(user))
+    return RenewalOpportunity.objects.filter(contract__account__in=visibility.accounts_visible_to(user))
 
 
 def tasks_visible_to(user: User | AnonymousUser) -> QuerySet[AccountTask]:
@@ -315,4 +294,4 @@ def tasks_visible_to(user: User | AnonymousUser) -> QuerySet[AccountTask]:
     mine = Q(owner=user)
     if roles.ADMIN in roles.user_roles(user):
         mine |= Q(owner__isnull=True)
-    return AccountTask.objects.filter(mine, account__in=accounts_visible_to(user))
+    return AccountTask.objects.filter(mine, account__in=visibility.accounts_visible_to(user))

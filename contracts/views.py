@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from assets import visibility
 from assets.models import Account, Equipment
 from contracts import account360, selectors, services
 from contracts.health import accounts_by_risk
@@ -129,7 +130,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("account", "contract")
         .order_by("due_date", "pk")
     )
-    mine = set(selectors.accounts_visible_to(request.user).values_list("pk", flat=True))
+    mine = set(visibility.accounts_visible_to(request.user).values_list("pk", flat=True))
     at_risk = [
         {**asdict(row), "band_label": BANDS.get(row.band, row.band)}
         for row in accounts_by_risk(today=today)

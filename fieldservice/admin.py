@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from contracts.selectors import back_office_accounts
+from assets.visibility import back_office_accounts
 from fieldservice import ranges, roles
 from fieldservice.models import ApiToken, AuditEntry, StaffProfile
 from fieldservice.tokens import token_revoke
@@ -87,7 +87,7 @@ class BackOfficeAdmin(BaseModelAdmin):
 
 class AccountScopedAdmin(BackOfficeAdmin):
     """A back-office list or form of records that belong to a customer account, scoped as
-    on the web (contracts.selectors.back_office_accounts): an account manager sees, opens and
+    on the web (assets.visibility.back_office_accounts): an account manager sees, opens and
     links only the records of the accounts they manage; another account's are "not found".
 
     `account_path` leads from the model to its account ("" for the account itself). Foreign

@@ -5,7 +5,7 @@ PostgreSQL restarting (a failover, a minor upgrade) makes every query raise Oper
 or InterfaceError for a while. That is not a bug in the page, so it should not look like
 one to the user, to monitoring or to a load balancer: the request answers 503 and says when
 to try again. The transaction the request was in, if any, went down with its connection.
-The JSON APIs answer the same way through their exception handlers (fieldservice.api).
+The JSON APIs answer the same way through their exception handlers (fieldservice.api_common).
 """
 
 from __future__ import annotations

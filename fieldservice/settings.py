@@ -240,7 +240,7 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Uploads above this are refused with 413 by the upload services.
 MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=1)
 # A request body above this, files aside (a JSON body, a form's fields), is refused with 413 and
-# the error JSON by the APIs (fieldservice.api). nginx's client_max_body_size (11m) is set for
+# the error JSON by the APIs (fieldservice.api_common). nginx's client_max_body_size (11m) is set for
 # the uploads and lets such bodies through to that answer.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1)
 

@@ -18,7 +18,7 @@ from ninja.files import UploadedFile
 from pydantic import Field, StringConstraints, TypeAdapter
 
 from fieldservice import clock, ratelimit, roles
-from fieldservice.api import ErrorOut, api_docs, install_error_handlers
+from fieldservice.api_common import ErrorOut, api_docs, install_error_handlers
 from fieldservice.audit import Source
 from fieldservice.errors import DomainError, Invalid
 from fieldservice.models import ApiToken

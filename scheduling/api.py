@@ -7,7 +7,7 @@ from typing import Any
 from ninja import Router, Status
 
 from fieldservice import roles
-from fieldservice.api import ErrorOut
+from fieldservice.api_common import ErrorOut
 from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, Invalid, NotFound
 from scheduling import insertion, schemas, services
@@ -17,7 +17,7 @@ from tickets.selectors import work_order_get
 
 router = Router()
 # 400: a body that is not JSON at all (ninja refuses it before validation); 413: a body over
-# DATA_UPLOAD_MAX_MEMORY_SIZE (fieldservice.api).
+# DATA_UPLOAD_MAX_MEMORY_SIZE (fieldservice.api_common).
 ERRORS: dict[int, Any] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 422)}
 
 

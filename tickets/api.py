@@ -13,7 +13,7 @@ from ninja.pagination import paginate
 
 from assets.models import Equipment, Site
 from fieldservice import roles
-from fieldservice.api import ErrorOut
+from fieldservice.api_common import ErrorOut
 from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, Invalid, NotFound
 from fieldservice.pagination import LimitOffset

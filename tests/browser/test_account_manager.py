@@ -13,10 +13,10 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
+from assets.visibility import accounts_visible_to
 from contracts.health import accounts_by_risk
 from contracts.models import HealthScore, RenewalOpportunity, ServiceContract
 from contracts.quote import renewal_quote_draft
-from contracts.selectors import accounts_visible_to
 from fieldservice import clock
 from tests.browser.conftest import keep_for_readme, login
 
