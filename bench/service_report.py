@@ -43,7 +43,7 @@ from PIL import Image  # noqa: E402
 from assets.models import Account, Contact, Equipment, EquipmentModel, Site  # noqa: E402
 from contracts.models import ContractSLATerm, CoveredEquipment, ServiceContract  # noqa: E402
 from fieldservice import clock, roles  # noqa: E402
-from tickets import records, services  # noqa: E402
+from tickets import creation, lifecycle, records, site_visit  # noqa: E402
 from tickets.models import Attachment, ChecklistItem, PartUsage, Signature, WorkOrder  # noqa: E402
 
 CHECKS = [
@@ -124,7 +124,7 @@ def build_completed_work_order(stored: list[str], *, raw_photos: bool = False) -
         )
     CoveredEquipment.objects.create(contract=contract, equipment=unit)
 
-    job = services.work_order_create(
+    job = creation.work_order_create(
         site=site,
         kind=WorkOrder.Kind.CORRECTIVE,
         title="Compressor trips on high temperature 高温停机",
@@ -134,7 +134,7 @@ def build_completed_work_order(stored: list[str], *, raw_photos: bool = False) -
         at=now,
         checklist=[{"label": label, "kind": kind, "unit": unit_} for label, kind, unit_ in CHECKS],
     )
-    job = services.work_order_schedule(
+    job = lifecycle.work_order_schedule(
         work_order=job,
         technician=technician,
         planned_start=now + dt.timedelta(hours=2),
@@ -144,10 +144,10 @@ def build_completed_work_order(stored: list[str], *, raw_photos: bool = False) -
         at=now,
     )
     for step, minutes in (
-        (services.work_order_dispatch, 5),
-        (services.work_order_start_travel, 60),
-        (services.work_order_arrive, 110),
-        (services.work_order_start_work, 120),
+        (lifecycle.work_order_dispatch, 5),
+        (site_visit.work_order_start_travel, 60),
+        (site_visit.work_order_arrive, 110),
+        (site_visit.work_order_start_work, 120),
     ):
         job = step(work_order=job, by=technician, version=job.version, at=now + dt.timedelta(minutes=minutes))
     for item in ChecklistItem.objects.filter(work_order=job):
@@ -200,7 +200,7 @@ def build_completed_work_order(stored: list[str], *, raw_photos: bool = False) -
             at=now + dt.timedelta(minutes=175),
         ).image.name
     stored.append(signature)
-    return services.work_order_complete(
+    return site_visit.work_order_complete(
         work_order=job,
         by=technician,
         version=job.version,

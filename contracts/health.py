@@ -8,7 +8,7 @@ while that day is not over; the window is the HEALTH_WINDOW_DAYS days ending the
   the window or are still open at `as_of`. A work order is breached when its response
   clock (the technician's arrival on site, `responded_at`) or its resolution clock
   (`completed_at`) ran past its due time, or has not stopped and its due time has passed:
-  the definition of tickets.services. Planned work's timeliness is PM compliance.
+  the definition of tickets.sla_clocks. Planned work's timeliness is PM compliance.
 * **First-time-fix rate**: repairs (corrective, emergency) completed in the window whose
   `first_time_fix` is known; a repair is not a first-time fix when another repair of the
   same unit was opened within FIRST_TIME_FIX_WINDOW_DAYS of its completion (and, for a

@@ -6,7 +6,7 @@ from typing import Any
 
 from mobile_api.steps import next_steps
 from tickets.models import WorkOrder
-from tickets.services import completion_missing
+from tickets.site_visit import completion_missing
 
 
 def job_dict(job: WorkOrder) -> dict[str, Any]:

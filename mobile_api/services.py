@@ -16,7 +16,7 @@ Rules for a queued event (the app sends the job's version as it saw it):
 Times are the phone's. The app sends its clock's reading with every change (the Device-Time
 header); a phone whose clock is off by more than MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES has what
 it sends recorded at our time and flagged, and the order of a job's events is checked, by
-tickets.services.event_time, which every other face goes through too.
+tickets.event_times.event_time, which every other face goes through too.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid, NotFound
 from mobile_api import schemas, selectors, steps
 from mobile_api.serializers import job_dict
-from tickets import moves, records, services
+from tickets import event_times, moves, records
 from tickets.events import event_record
 from tickets.models import WorkOrder, WorkOrderEvent
 
@@ -75,11 +75,11 @@ def check_device_time(at: dt.datetime, *, skew: dt.timedelta | None = None) -> N
     in the future beyond clock skew (a phone with a wrong clock would corrupt the timeline).
     From a phone whose clock is known to be wrong the time is not used at all (the services
     record such actions at our time, flagged), so it is not judged here either."""
-    if skew is not None and abs(skew) > services.clock_skew_allowance():
+    if skew is not None and abs(skew) > event_times.clock_skew_allowance():
         return
     now = clock.now()
     oldest = now - dt.timedelta(days=settings.MOBILE_EVENT_MAX_AGE_DAYS)
-    latest = now + services.clock_skew_allowance()
+    latest = now + event_times.clock_skew_allowance()
     if not oldest <= at <= latest:
         raise Invalid(
             f"The time {at.isoformat()} is not plausible: check the phone's clock.",

@@ -1,6 +1,6 @@
 """The back office's scheduling. Technicians, their skills, shifts and absences are edited
 here; a technician record is only for a user in the technician group, as the work-order
-services assign work only to those (tickets.services.work_order_schedule). Schedule runs and
+services assign work only to those (tickets.lifecycle.work_order_schedule). Schedule runs and
 their assignments are the optimizer's (created from the dispatch board, checked by the
 independent checker, applied by schedule_run_accept): shown, never edited.
 """

@@ -4,7 +4,7 @@ The board shows a timeline row per technician (shift, planned jobs, the drive be
 lunch), the unassigned queue with the latest run's reason for each job it left out, and
 the points for the map. `reassignment_problems` is the check behind a manual move; it only
 reads, and `work_order_reassign` runs it under the technician's lock before writing
-through tickets.services.
+through tickets.lifecycle.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ an urgent insertion (`scheduling.insertion.schedule_insert`) and accepting a pla
    write may change (the one a job goes to and the one it leaves; for an insertion, every
    technician it plans with), *before* it reads the day it checks or plans against;
 2. `WorkOrder` rows, in pk order, with `work_orders_lock`: the ones it writes
-   (tickets.services takes each again, the same lock, as it writes it; a writer of a
-   single work order leaves its lock to tickets.services);
-3. the contract, where tickets.services needs one.
+   (the work-order services take each again, the same lock, as they write it; a writer
+   of a single work order leaves its lock to them: tickets.lifecycle, tickets.site_visit);
+3. the contract, where those services need one.
 
 A writer may take its work orders well after its technicians (an insertion knows which
 jobs it moves only once its search is done), never a technician after a work order.
@@ -27,7 +27,7 @@ them waits that long.
 Both locks are FOR NO KEY UPDATE: two writers of a technician's day exclude each other,
 while rows that only point at a technician or a work order (a shift, an assignment, an
 event) are still inserted; a plain FOR UPDATE would hold up their foreign-key checks until
-commit (tickets.services explains the deadlock that caused).
+commit (tickets.events explains the deadlock that caused).
 """
 
 from __future__ import annotations

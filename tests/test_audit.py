@@ -303,7 +303,7 @@ def test_a_work_order_edited_in_the_admin_gets_the_event_the_api_writes(
     data["estimated_minutes"] = "90"
     save(admin_client, url, data)
 
-    # Through tickets.services.work_order_update, as the API's PATCH: one event, by whom.
+    # Through tickets.creation.work_order_update, as the API's PATCH: one event, by whom.
     event = WorkOrderEvent.objects.get(work_order=job, type=WorkOrderEvent.Type.UPDATED)
     assert event.by == admin_user
     assert event.payload["changed"] == {

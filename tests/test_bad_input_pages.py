@@ -36,7 +36,7 @@ from tests.conftest import own_cache_keys
 from tests.mobile_api.conftest import ADVANCE, PATH_TO
 from tests.mobile_api.conftest import API as MOBILE_API
 from tests.test_audit import change_form
-from tickets import services as work_orders
+from tickets import creation, lifecycle, site_visit
 from tickets.models import WorkOrder
 from tickets.survey import survey_token_for
 
@@ -116,10 +116,10 @@ def world(dispatcher: User, account_manager: User, admin_user: User, tech_a: Use
     start = clock.now().replace(microsecond=0)
     jobs = []
     for equipment in (unit, None):  # the second is completed: with no unit, no checklist to fill
-        job = work_orders.work_order_create(
+        job = creation.work_order_create(
             site=site, equipment=equipment, kind="corrective", title="Trips", by=None
         )
-        job = work_orders.work_order_schedule(
+        job = lifecycle.work_order_schedule(
             work_order=job,
             technician=tech_a,
             planned_start=start,
@@ -131,7 +131,7 @@ def world(dispatcher: User, account_manager: User, admin_user: User, tech_a: Use
     done = jobs[1]
     for state in PATH_TO[1:]:
         done = ADVANCE[state](work_order=done, by=tech_a, version=done.version)
-    done = work_orders.work_order_complete(
+    done = site_visit.work_order_complete(
         work_order=done, by=tech_a, version=done.version, resolution="Fixed"
     )
     run = ScheduleRun.objects.create(created_by=dispatcher, horizon_start=clock.today())

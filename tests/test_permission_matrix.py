@@ -66,8 +66,7 @@ from scheduling.models import Absence, Assignment, PreferredTechnician, Schedule
 from tests import factories
 from tests.conftest import own_cache_keys
 from tests.mobile_api.conftest import ADVANCE, PATH_TO, PNG
-from tickets import records
-from tickets import services as work_orders
+from tickets import creation, lifecycle, records, site_visit
 from tickets.models import ServiceReport, Survey, WorkOrder
 from tickets.survey import survey_token_for
 
@@ -570,7 +569,7 @@ def _isolated(settings: Any, tmp_path: Any) -> Iterator[None]:
 def _job(*, technician: User, site: Any, status: str, by: User, checklist: bool = True) -> WorkOrder:
     unit = factories.equipment(site=site)
     start = clock.now().replace(microsecond=0)
-    job = work_orders.work_order_create(
+    job = creation.work_order_create(
         site=site,
         equipment=unit,
         kind="corrective",
@@ -578,7 +577,7 @@ def _job(*, technician: User, site: Any, status: str, by: User, checklist: bool 
         by=by,
         checklist=[{"label": "Pressure"}] if checklist else [],
     )
-    job = work_orders.work_order_schedule(
+    job = lifecycle.work_order_schedule(
         work_order=job,
         technician=technician,
         planned_start=start,
@@ -667,7 +666,7 @@ def world() -> World:
             by=dispatcher,
             checklist=False,
         )
-        done = work_orders.work_order_complete(
+        done = site_visit.work_order_complete(
             work_order=done, by=technician, version=done.version, resolution="Fixed"
         )
         report = ServiceReport.objects.create(
@@ -680,7 +679,7 @@ def world() -> World:
         contract.notice_days = 90
         contract_services.contract_save(contract=contract, by=users["admin"], source=Source.ADMIN)
         accounts[variant], sites[variant], jobs[variant], jobs[f"{variant}_done"] = account, site, job, done
-        new_job = work_orders.work_order_create(site=site, kind="corrective", title="Leak", by=dispatcher)
+        new_job = creation.work_order_create(site=site, kind="corrective", title="Leak", by=dispatcher)
         objects[variant] = {
             "job": job.pk,
             "job_done": done.pk,

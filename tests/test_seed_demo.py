@@ -27,7 +27,7 @@ from fieldservice import clock, roles
 from fieldservice.demo.context import TZ
 from scheduling.models import Shift, Technician, TechnicianSkill, Territory
 from tickets.models import ChecklistItem, PartUsage, Survey, WorkOrder, WorkOrderEvent
-from tickets.services import sla_breaches_record
+from tickets.sla_clocks import sla_breaches_record
 
 SEED = 7
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -1,12 +1,12 @@
 """The back office's work orders: the same rules as the API, through the same services.
 
 A new work order is opened as the API opens one: the same input schema
-(tickets.schemas.WorkOrderIn) and the same service (tickets.services.work_order_create),
+(tickets.schemas.WorkOrderIn) and the same service (tickets.creation.work_order_create),
 which gives it its number, covering contract, billability and SLA clocks. "Add work order"
 asks for the account first (`?account=`), then offers only that account's sites and equipment;
 no script is needed for either step.
 
-An open work order's change page edits what the API's PATCH edits (tickets.services.
+An open work order's change page edits what the API's PATCH edits (tickets.creation.
 EDITABLE_FIELDS), checked by the same schema (tickets.schemas.WorkOrderPatch) and saved by the
 same service (work_order_update), with the version the page was read at. Everything else is
 shown, never edited here: status and assignment move through the lifecycle services (the
@@ -43,7 +43,7 @@ from fieldservice.admin import AccountScopedAdmin, AuditHistoryInline, ShownNotE
 from fieldservice.admin_geo import WktGeometryAdmin
 from fieldservice.errors import DomainError, Invalid
 from fieldservice.ranges import MAX_MONEY, number_validators
-from tickets import backoffice, schemas, services
+from tickets import backoffice, creation, schemas
 from tickets.models import (
     Attachment,
     ChecklistItem,
@@ -75,7 +75,7 @@ INTAKE_FIELDS = [
     "earliest_start",
     "latest_end",
 ]
-# The service's refusals (tickets.services.work_order_create_check), each beside its field.
+# The service's refusals (tickets.creation.work_order_create_check), each beside its field.
 INTAKE_REFUSALS = {
     "equipment_not_at_site": ("equipment", _("This equipment is not installed at the chosen site.")),
     "equipment_decommissioned": ("equipment", _("This equipment is decommissioned.")),
@@ -83,7 +83,7 @@ INTAKE_REFUSALS = {
 }
 # The API schema's names for the form's fields, where they differ.
 SCHEMA_FIELDS = {"site_id": "site", "equipment_id": "equipment"}
-# A work order's change page, in reading order; only services.EDITABLE_FIELDS are editable.
+# A work order's change page, in reading order; only creation.EDITABLE_FIELDS are editable.
 CHANGE_FIELDS = [
     "number",
     "status",
@@ -235,7 +235,7 @@ class WorkOrderIntakeForm(forms.ModelForm):
         site, equipment = cleaned.get("site"), cleaned.get("equipment")
         if site is not None and "equipment" not in self.errors:
             try:
-                services.work_order_create_check(
+                creation.work_order_create_check(
                     site=site,
                     equipment=equipment,
                     earliest_start=cleaned.get("earliest_start"),
@@ -264,7 +264,7 @@ class WorkOrderIntakeForm(forms.ModelForm):
         return cleaned
 
     def work_order_create_arguments(self) -> dict[str, Any]:
-        """tickets.services.work_order_create's arguments (but `by`), as the API passes them."""
+        """tickets.creation.work_order_create's arguments (but `by`), as the API passes them."""
         assert self.intake is not None, "only a valid form opens a work order"
         return {
             "site": self.cleaned_data["site"],
@@ -295,7 +295,7 @@ class WorkOrderCorrectionForm(forms.ModelForm):
 
     class Meta:
         model = WorkOrder
-        fields = sorted(services.EDITABLE_FIELDS)
+        fields = sorted(creation.EDITABLE_FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -304,7 +304,7 @@ class WorkOrderCorrectionForm(forms.ModelForm):
     def corrections(self) -> dict[str, Any]:
         """work_order_update's changes: the editable fields this form changed."""
         changed = {
-            name: self.cleaned_data[name] for name in self.changed_data if name in services.EDITABLE_FIELDS
+            name: self.cleaned_data[name] for name in self.changed_data if name in creation.EDITABLE_FIELDS
         }
         if "required_skills" in changed and changed["required_skills"] is None:
             changed["required_skills"] = {}  # emptied: no skill required
@@ -333,7 +333,7 @@ class WorkOrderCorrectionForm(forms.ModelForm):
             _schema_refusals(self, refused)
             return cleaned
         try:
-            services.work_order_create_check(
+            creation.work_order_create_check(
                 site=self.instance.site,
                 equipment=None,
                 earliest_start=cleaned.get("earliest_start"),
@@ -454,7 +454,7 @@ class WorkOrderAdmin(AccountScopedAdmin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: WorkOrder | None = None) -> Any:
         if obj is None:
             return []
-        return [name for name in CHANGE_FIELDS if name not in services.EDITABLE_FIELDS]
+        return [name for name in CHANGE_FIELDS if name not in creation.EDITABLE_FIELDS]
 
     def has_change_permission(self, request: HttpRequest, obj: WorkOrder | None = None) -> bool:
         # As work_order_update: a completed, closed or cancelled job is no longer edited.
@@ -490,7 +490,7 @@ class WorkOrderAdmin(AccountScopedAdmin, admin.ModelAdmin):
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         if change:
             return form.instance  # saved by work_order_update in save_related
-        return services.work_order_create(by=acting_user(request), **form.work_order_create_arguments())
+        return creation.work_order_create(by=acting_user(request), **form.work_order_create_arguments())
 
     # --- an open work order's editable fields, through the API's service ----------------------
 
@@ -506,7 +506,7 @@ class WorkOrderAdmin(AccountScopedAdmin, admin.ModelAdmin):
             formset.save(commit=False)
         changes = form.corrections()
         if changes:
-            services.work_order_update(
+            creation.work_order_update(
                 work_order=form.instance,
                 by=acting_user(request),
                 version=form.cleaned_data[SEEN_VERSION],

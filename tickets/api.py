@@ -18,7 +18,7 @@ from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, Invalid, NotFound
 from fieldservice.pagination import LimitOffset
 from fieldservice.ranges import ShortText
-from tickets import moves, records, schemas, selectors, services
+from tickets import creation, moves, records, schemas, selectors
 from tickets.models import Attachment, WorkOrder
 
 router = Router()
@@ -62,7 +62,7 @@ def create_work_order(request: AuthedRequest, payload: schemas.WorkOrderIn) -> S
         )
         if equipment is None:
             raise Invalid(f"Equipment {payload.equipment_id} does not exist.", code="unknown_equipment")
-    created = services.work_order_create(
+    created = creation.work_order_create(
         site=site, equipment=equipment, by=request.auth, **payload.dict(exclude={"site_id", "equipment_id"})
     )
     return Status(201, selectors.work_order_get(user=request.auth, work_order_id=created.pk))
@@ -80,7 +80,7 @@ def update_work_order(
     work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
     _require_planner(request.auth)
     changes = payload.dict(exclude={"version"}, exclude_unset=True)
-    services.work_order_update(work_order=work_order, by=request.auth, version=payload.version, **changes)
+    creation.work_order_update(work_order=work_order, by=request.auth, version=payload.version, **changes)
     return selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
 
 

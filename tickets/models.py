@@ -1,7 +1,8 @@
 """Work orders and everything recorded on them.
 
-A work order's status, version and SLA fields change only through tickets.services,
-which also writes the WorkOrderEvent that is its audit trail.
+A work order's status, version and SLA fields change only through its services
+(tickets.creation, tickets.lifecycle, tickets.site_visit), which also write the
+WorkOrderEvent that is its audit trail.
 """
 
 from __future__ import annotations

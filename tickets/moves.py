@@ -3,7 +3,7 @@ saw, to the status it asks for) and calls the service of its verb. The faces go 
 the dispatchers' API (`/transition`, `/cancel`) and the technician app's (mobile_api.services,
 by the steps of mobile_api.steps). The back office offers no moves.
 
-Each legal move of tickets.services.TRANSITIONS has exactly one verb here (MOVES), so a move
+Each legal move of tickets.lifecycle.TRANSITIONS has exactly one verb here (MOVES), so a move
 the lifecycle allows is never routed to a service that refuses it (a recall from `dispatched`
 used to be taken for a reassignment, and could not be made at all). Assigning a technician is
 the one verb that is not a move between two states: on a scheduled or dispatched job it
@@ -25,7 +25,7 @@ from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 
 from fieldservice.errors import Invalid
-from tickets import services
+from tickets import lifecycle, site_visit
 from tickets.models import WorkOrder
 
 Status = WorkOrder.Status
@@ -64,7 +64,7 @@ def _schedule(work_order: WorkOrder, move: Move) -> WorkOrder:
             code="missing_fields",
             details={"fields": ["technician", "planned_start", "planned_end"]},
         )
-    return services.work_order_schedule(
+    return lifecycle.work_order_schedule(
         work_order=work_order,
         technician=move.assignment.technician,
         planned_start=move.assignment.planned_start,
@@ -77,11 +77,11 @@ def _schedule(work_order: WorkOrder, move: Move) -> WorkOrder:
 
 
 def _unschedule(work_order: WorkOrder, move: Move) -> WorkOrder:
-    return services.work_order_unschedule(work_order=work_order, by=move.by, version=move.version)
+    return lifecycle.work_order_unschedule(work_order=work_order, by=move.by, version=move.version)
 
 
 def _hold(work_order: WorkOrder, move: Move) -> WorkOrder:
-    return services.work_order_hold(
+    return site_visit.work_order_hold(
         work_order=work_order,
         by=move.by,
         version=move.version,
@@ -93,7 +93,7 @@ def _hold(work_order: WorkOrder, move: Move) -> WorkOrder:
 
 
 def _resume(work_order: WorkOrder, move: Move) -> WorkOrder:
-    return services.work_order_resume(
+    return site_visit.work_order_resume(
         work_order=work_order,
         by=move.by,
         version=move.version,
@@ -104,7 +104,7 @@ def _resume(work_order: WorkOrder, move: Move) -> WorkOrder:
 
 
 def _arrive(work_order: WorkOrder, move: Move) -> WorkOrder:
-    return services.work_order_arrive(
+    return site_visit.work_order_arrive(
         work_order=work_order,
         by=move.by,
         version=move.version,
@@ -116,7 +116,7 @@ def _arrive(work_order: WorkOrder, move: Move) -> WorkOrder:
 
 
 def _complete(work_order: WorkOrder, move: Move) -> WorkOrder:
-    return services.work_order_complete(
+    return site_visit.work_order_complete(
         work_order=work_order,
         by=move.by,
         version=move.version,
@@ -130,7 +130,7 @@ def _complete(work_order: WorkOrder, move: Move) -> WorkOrder:
 
 
 def _cancel(work_order: WorkOrder, move: Move) -> WorkOrder:
-    return services.work_order_cancel(
+    return lifecycle.work_order_cancel(
         work_order=work_order, by=move.by, version=move.version, reason=move.reason
     )
 
@@ -177,20 +177,20 @@ _CANCEL_FROM = (
     Status.IN_PROGRESS,
     Status.ON_HOLD,
 )
-# Every legal move (tickets.services.TRANSITIONS, which tests/tickets/test_moves.py holds
+# Every legal move (tickets.lifecycle.TRANSITIONS, which tests/tickets/test_moves.py holds
 # this to) and the verb that makes it.
 MOVES: dict[tuple[str, str], Callable[[WorkOrder, Move], WorkOrder]] = {
     (Status.NEW, Status.SCHEDULED): _schedule,
     (Status.SCHEDULED, Status.NEW): _unschedule,
-    (Status.SCHEDULED, Status.DISPATCHED): _plain(services.work_order_dispatch),
-    (Status.DISPATCHED, Status.SCHEDULED): _plain(services.work_order_recall),
-    (Status.DISPATCHED, Status.EN_ROUTE): _plain(services.work_order_start_travel),
+    (Status.SCHEDULED, Status.DISPATCHED): _plain(lifecycle.work_order_dispatch),
+    (Status.DISPATCHED, Status.SCHEDULED): _plain(lifecycle.work_order_recall),
+    (Status.DISPATCHED, Status.EN_ROUTE): _plain(site_visit.work_order_start_travel),
     (Status.EN_ROUTE, Status.ON_SITE): _arrive,
-    (Status.ON_SITE, Status.IN_PROGRESS): _plain(services.work_order_start_work),
+    (Status.ON_SITE, Status.IN_PROGRESS): _plain(site_visit.work_order_start_work),
     (Status.IN_PROGRESS, Status.ON_HOLD): _hold,
     (Status.ON_HOLD, Status.IN_PROGRESS): _resume,
     (Status.IN_PROGRESS, Status.COMPLETED): _complete,
-    (Status.COMPLETED, Status.CLOSED): _plain(services.work_order_close),
+    (Status.COMPLETED, Status.CLOSED): _plain(lifecycle.work_order_close),
     **{(status, Status.CANCELLED): _cancel for status in _CANCEL_FROM},
 }
 
@@ -236,5 +236,5 @@ def work_order_move(
         return _schedule(work_order, move)
     verb = MOVES.get((work_order.status, to))
     if verb is None:
-        raise services.transition_refused(work_order, to)
+        raise lifecycle.transition_refused(work_order, to)
     return verb(work_order, move)

@@ -56,8 +56,8 @@ from assets.models import Equipment, MaintenancePlan, MeterReading
 from contracts.models import Priority
 from contracts.selectors import equipment_coverage_periods
 from fieldservice import clock
+from tickets.creation import work_order_create
 from tickets.models import WorkOrder
-from tickets.services import work_order_create
 
 PLAN_DUE_DATE_CONSTRAINT = "work_order_one_per_plan_due_date"
 # The visit window: from the start of this many days before the due date (the technician

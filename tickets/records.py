@@ -2,7 +2,7 @@
 meter readings. Each write locks its work order, so nothing is added to a job while it is
 being completed, and records an event in the audit trail.
 
-Each record's time is the device's, checked as the lifecycle's are (tickets.services.
+Each record's time is the device's, checked as the lifecycle's are (tickets.event_times.
 event_time): not before the visit's arrival, not in the future, and a device whose clock is
 wrong has its records stamped with our time and flagged. Images (photos, the signature) are
 decoded here, once, under a pixel cap, and stored re-encoded at a bounded size: nothing
@@ -31,9 +31,9 @@ from PIL import Image, ImageOps
 from assets.models import Equipment, MeterReading
 from fieldservice import ranges
 from fieldservice.errors import Conflict, Invalid, TooLarge
+from tickets.event_times import EventTime, event_time
 from tickets.events import event_record, lock_work_order
 from tickets.models import Attachment, ChecklistItem, PartUsage, Signature, WorkOrder, WorkOrderEvent
-from tickets.services import EventTime, event_time
 
 # Pillow refuses an image of more than twice this anywhere in the process (the service
 # report's renderer included): the cap below is checked before decoding, this backs it up.

@@ -29,7 +29,7 @@ def service_reports_sweep() -> int:
 
 @shared_task(acks_late=True)
 def sla_breaches_sweep() -> int:
-    from tickets.services import sla_breaches_record
+    from tickets.sla_clocks import sla_breaches_record
 
     return sla_breaches_record()
 

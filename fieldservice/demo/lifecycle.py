@@ -124,7 +124,7 @@ class Recorder:
         self._survey(wo)
 
     def _breach(self, wo: WorkOrderPlan, clock: str, due: datetime | None) -> None:
-        """The event tickets.services records for a late clock: same time, payload and key."""
+        """The event tickets.sla_clocks records for a late clock: same time, payload and key."""
         assert due is not None
         breach = sla_breach_event(work_order_id=wo.id, clock=clock, due=due)
         self.events.append(replace(breach, id=self._id("events"), recorded_at=due))

@@ -2,7 +2,7 @@
 
 The business-hours clock counts hours between SLA_BUSINESS_DAY_START and
 SLA_BUSINESS_DAY_END, Monday to Friday, in the site's time zone (holidays ignored);
-tickets.services owns the exact calendars, this is only good enough for history.
+tickets.sla_clocks owns the exact calendars, this is only good enough for history.
 """
 
 from __future__ import annotations

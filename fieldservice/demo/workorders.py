@@ -48,7 +48,7 @@ class WorkOrderPlan:
     # When the dispatcher took the job (scheduled and assigned); not an SLA event.
     scheduled_at: datetime | None = None
     # The technician's arrival on site, which is what the response SLA measures (as in
-    # tickets.services.work_order_arrive); None until someone is on site.
+    # tickets.site_visit.work_order_arrive); None until someone is on site.
     responded_at: datetime | None = None
     dispatched_at: datetime | None = None
     en_route_at: datetime | None = None

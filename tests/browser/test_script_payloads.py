@@ -42,7 +42,7 @@ from scheduling.models import Technician, Territory
 from tests import factories
 from tests.browser.conftest import login, pin_browser_clock, policy_violations
 from tests.conftest import own_cache_keys
-from tickets import services
+from tickets import creation, lifecycle
 from tickets.models import Attachment, ChecklistItem, PartUsage, Signature, WorkOrder
 from tickets.survey import survey_token_for
 
@@ -150,7 +150,7 @@ def store_payloads() -> World:
     )
 
     checklist = [{"label": text("checklist label"), "kind": "text", "required": False}]
-    planned = services.work_order_create(
+    planned = creation.work_order_create(
         site=site,
         equipment=equipment,
         kind="corrective",
@@ -160,7 +160,7 @@ def store_payloads() -> World:
         checklist=checklist,
     )
     start = dt.datetime.combine(clock.today(), dt.time(10), tzinfo=clock.now().tzinfo)
-    planned = services.work_order_schedule(
+    planned = lifecycle.work_order_schedule(
         work_order=planned,
         technician=technician.user,
         planned_start=start,
@@ -168,7 +168,7 @@ def store_payloads() -> World:
         by=dispatcher,
         version=planned.version,
     )
-    planned = services.work_order_dispatch(work_order=planned, by=dispatcher, version=planned.version)
+    planned = lifecycle.work_order_dispatch(work_order=planned, by=dispatcher, version=planned.version)
     # What the technician records on site, as stored (the app's own forms are not under test).
     now = clock.now()
     WorkOrder.objects.filter(pk=planned.pk).update(resolution=text("resolution"))
@@ -203,7 +203,7 @@ def store_payloads() -> World:
         signed_at=now,
         captured_by=technician.user,
     )
-    queued = services.work_order_create(
+    queued = creation.work_order_create(
         site=site, kind="corrective", title=text("queued title"), by=dispatcher, priority=2
     )
     return World(

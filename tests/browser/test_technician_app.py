@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, View
 from assets.models import Equipment, MeterReading
 from fieldservice import clock
 from tests.browser.conftest import keep_for_readme, pin_browser_clock
-from tickets import services
+from tickets import creation, lifecycle
 from tickets.models import ServiceReport, WorkOrder, WorkOrderEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -83,7 +83,7 @@ def urgent_call(*, about_the_unit: bool = True, checklist: list[dict[str, Any]] 
     )
     assert unit is not None, "the demo has metered equipment"
     start = clock.now().replace(second=0, microsecond=0)
-    job = services.work_order_create(
+    job = creation.work_order_create(
         site=unit.site,
         equipment=unit if about_the_unit else None,
         kind="corrective",
@@ -91,7 +91,7 @@ def urgent_call(*, about_the_unit: bool = True, checklist: list[dict[str, Any]] 
         by=dispatcher,
         checklist=checklist,
     )
-    job = services.work_order_schedule(
+    job = lifecycle.work_order_schedule(
         work_order=job,
         technician=User.objects.get(username="tech01"),
         planned_start=start,
@@ -99,7 +99,7 @@ def urgent_call(*, about_the_unit: bool = True, checklist: list[dict[str, Any]] 
         by=dispatcher,
         version=job.version,
     )
-    return services.work_order_dispatch(work_order=job, by=dispatcher, version=job.version)
+    return lifecycle.work_order_dispatch(work_order=job, by=dispatcher, version=job.version)
 
 
 @pytest.fixture
@@ -270,7 +270,7 @@ def test_a_reassignment_while_offline_is_shown_as_a_conflict(
     dispatcher = User.objects.get(username="dispatcher")
     other = User.objects.get(username="tech02")
     assert job.planned_start is not None and job.planned_end is not None
-    services.work_order_schedule(
+    lifecycle.work_order_schedule(
         work_order=job,
         technician=other,
         planned_start=job.planned_start,
@@ -392,7 +392,7 @@ def test_a_completion_the_server_refused_is_never_shown_as_done(
     expect(page.get_by_test_id("job-status")).to_have_text("Completed — waiting to send")
     waiting(page, 1)
     job.refresh_from_db()
-    services.work_order_cancel(
+    lifecycle.work_order_cancel(
         work_order=job,
         by=User.objects.get(username="dispatcher"),
         version=job.version,

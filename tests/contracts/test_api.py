@@ -16,7 +16,7 @@ from contracts.models import AccountTask, HealthScore, RenewalOpportunity
 from contracts.quote import renewal_quote_draft
 from fieldservice import clock, roles
 from tests import factories
-from tickets import services as work_orders
+from tickets import creation
 
 pytestmark = pytest.mark.django_db
 
@@ -58,9 +58,7 @@ def book(account_manager: User) -> dict[str, Any]:
             title=f"Call {key}",
             due_date=today,
         )
-        work_orders.work_order_create(
-            site=unit.site, equipment=unit, kind="corrective", title="Leak", by=None
-        )
+        creation.work_order_create(site=unit.site, equipment=unit, kind="corrective", title="Leak", by=None)
         result[key] = {"account": customer, "contract": contract, "opportunity": opportunity, "unit": unit}
     return result
 

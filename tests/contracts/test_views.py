@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from contracts.models import AccountTask, HealthScore, RenewalOpportunity
 from fieldservice import clock, roles
 from tests import factories
-from tickets import services as work_orders
+from tickets import creation
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +103,7 @@ def book(account_manager: User) -> dict[str, Any]:
         due_date=today,
     )
     unit = account.sites.get().equipment.get()
-    work_order = work_orders.work_order_create(
+    work_order = creation.work_order_create(
         site=unit.site, equipment=unit, kind="corrective", title="Leak", by=None
     )
     return {"mine": mine, "theirs": theirs, "account": account, "task": task, "work_order": work_order}

@@ -22,7 +22,7 @@ def main(technicians: int) -> dict[str, object]:
     from fieldservice.models import ApiToken
     from fieldservice.tokens import token_issue
     from tests import factories
-    from tickets import services
+    from tickets import creation, lifecycle
 
     dispatcher = factories.user(username="dispatcher", role=roles.DISPATCHER)  # password "demo"
     technician_group = Group.objects.get(name=roles.TECHNICIAN)
@@ -34,10 +34,10 @@ def main(technicians: int) -> dict[str, object]:
         person.groups.add(technician_group)
         factories.technician(person=person)
         unit = factories.equipment()
-        job = services.work_order_create(
+        job = creation.work_order_create(
             site=unit.site, equipment=unit, kind="corrective", title="Compressor trips", by=dispatcher
         )
-        job = services.work_order_schedule(
+        job = lifecycle.work_order_schedule(
             work_order=job,
             technician=person,
             planned_start=start,
@@ -45,7 +45,7 @@ def main(technicians: int) -> dict[str, object]:
             by=dispatcher,
             version=job.version,
         )
-        job = services.work_order_dispatch(work_order=job, by=dispatcher, version=job.version)
+        job = lifecycle.work_order_dispatch(work_order=job, by=dispatcher, version=job.version)
         token, _ = token_issue(user=person, kind=ApiToken.Kind.MOBILE, name="fault test")
         seeded.append({"user_id": person.pk, "token": token, "job_id": job.pk, "version": job.version})
     return {"technicians": seeded, "dispatcher": {"username": "dispatcher", "password": "demo"}}

@@ -37,7 +37,7 @@ from tests.faults.servers import (
     start_worker,
     wait_for,
 )
-from tickets import services
+from tickets import creation, lifecycle, site_visit
 from tickets.models import ServiceReport, WorkOrder, WorkOrderEvent
 
 pytestmark = pytest.mark.slow
@@ -50,10 +50,10 @@ def _job_in_progress(technician: User, dispatcher: User) -> WorkOrder:
     started = clock.now() - dt.timedelta(hours=1)
     unit = factories.equipment()
     factories.contact(site=unit.site, is_primary=True, language="en")
-    job = services.work_order_create(
+    job = creation.work_order_create(
         site=unit.site, equipment=unit, kind="corrective", title="Compressor trips", by=dispatcher, at=started
     )
-    job = services.work_order_schedule(
+    job = lifecycle.work_order_schedule(
         work_order=job,
         technician=technician,
         planned_start=started,
@@ -63,10 +63,10 @@ def _job_in_progress(technician: User, dispatcher: User) -> WorkOrder:
         at=started,
     )
     for step in (
-        services.work_order_dispatch,
-        services.work_order_start_travel,
-        services.work_order_arrive,
-        services.work_order_start_work,
+        lifecycle.work_order_dispatch,
+        site_visit.work_order_start_travel,
+        site_visit.work_order_arrive,
+        site_visit.work_order_start_work,
     ):
         job = step(work_order=job, by=technician, version=job.version, at=started)
     return job

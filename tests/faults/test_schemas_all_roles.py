@@ -73,8 +73,7 @@ from scheduling.models import ScheduleRun
 from tests import factories
 from tests.conftest import own_cache_keys
 from tests.mobile_api.conftest import PNG
-from tickets import records
-from tickets import services as work_orders
+from tickets import creation, lifecycle, records, site_visit
 from tickets.models import ServiceReport, WorkOrder
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -207,7 +206,7 @@ def callers(db: None) -> Callers:
         account=account, owner=manager, kind=AccountTask.Kind.RENEWAL_REMINDER, title="Call the plant"
     )
     start = clock.now().replace(microsecond=0)
-    job = work_orders.work_order_create(
+    job = creation.work_order_create(
         site=site,
         equipment=unit,
         kind="corrective",
@@ -215,7 +214,7 @@ def callers(db: None) -> Callers:
         by=dispatcher,
         checklist=[{"label": "Oil"}],
     )
-    job = work_orders.work_order_schedule(
+    job = lifecycle.work_order_schedule(
         work_order=job,
         technician=technician,
         planned_start=start,
@@ -224,9 +223,9 @@ def callers(db: None) -> Callers:
         version=job.version,
     )
     for move in (
-        work_orders.work_order_dispatch,
-        work_orders.work_order_start_travel,
-        work_orders.work_order_arrive,
+        lifecycle.work_order_dispatch,
+        site_visit.work_order_start_travel,
+        site_visit.work_order_arrive,
     ):
         job = move(work_order=job, by=technician, version=job.version)
     attachment = records.attachment_add(work_order=job, upload=_upload("p.png", PNG), by=technician)
@@ -237,7 +236,7 @@ def callers(db: None) -> Callers:
     )
     run = ScheduleRun.objects.create(created_by=dispatcher, horizon_start=clock.today())
     area = factories.territory()
-    new_job = work_orders.work_order_create(site=site, kind="corrective", title="Leak", by=dispatcher)
+    new_job = creation.work_order_create(site=site, kind="corrective", title="Leak", by=dispatcher)
 
     def integration(user: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {token_issue(user=user, kind=ApiToken.Kind.INTEGRATION)[0]}"}

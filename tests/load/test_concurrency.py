@@ -54,7 +54,7 @@ from fieldservice import clock, roles
 from scheduling.models import Territory
 from tests import factories
 from tests.load.conftest import Server
-from tickets import services
+from tickets import creation, lifecycle
 from tickets.models import WorkOrder, WorkOrderEvent
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -111,7 +111,7 @@ def plan_the_day(dispatcher: User) -> Planned:
         factories.shift(technician=technician, date=today, start="07:00", end="19:00")
         site = factories.site(account=account, lat=31.2 + n * 0.01, lon=120.6)
         for slot in range(JOBS_EACH):
-            job = services.work_order_create(
+            job = creation.work_order_create(
                 site=site,
                 equipment=factories.equipment(site=site, model=model),
                 kind="corrective",
@@ -119,7 +119,7 @@ def plan_the_day(dispatcher: User) -> Planned:
                 by=dispatcher,
             )
             start = dt.datetime.combine(today, dt.time(8 + 3 * slot), tzinfo=factories.SHANGHAI)
-            job = services.work_order_schedule(
+            job = lifecycle.work_order_schedule(
                 work_order=job,
                 technician=person,
                 planned_start=start,
@@ -127,7 +127,7 @@ def plan_the_day(dispatcher: User) -> Planned:
                 by=dispatcher,
                 version=job.version,
             )
-            job = services.work_order_dispatch(work_order=job, by=dispatcher, version=job.version)
+            job = lifecycle.work_order_dispatch(work_order=job, by=dispatcher, version=job.version)
             versions[job.pk] = job.version
     last = WorkOrderEvent.objects.aggregate(last=Max("pk"))["last"]
     return Planned(territory, today, versions, last)

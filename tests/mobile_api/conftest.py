@@ -24,7 +24,7 @@ from assets.models import Site
 from fieldservice import clock
 from tests import factories
 from tests.conftest import own_cache_keys
-from tickets import services
+from tickets import creation, lifecycle, site_visit
 from tickets.models import WorkOrder
 
 API = "/api/mobile/v1"
@@ -41,10 +41,10 @@ PNG = png()
 Status = WorkOrder.Status
 # The moves that take a freshly scheduled job to each later state.
 ADVANCE: dict[str, Callable[..., WorkOrder]] = {
-    Status.DISPATCHED: services.work_order_dispatch,
-    Status.EN_ROUTE: services.work_order_start_travel,
-    Status.ON_SITE: services.work_order_arrive,
-    Status.IN_PROGRESS: services.work_order_start_work,
+    Status.DISPATCHED: lifecycle.work_order_dispatch,
+    Status.EN_ROUTE: site_visit.work_order_start_travel,
+    Status.ON_SITE: site_visit.work_order_arrive,
+    Status.IN_PROGRESS: site_visit.work_order_start_work,
 }
 PATH_TO: list[str] = [Status.SCHEDULED, *ADVANCE]
 
@@ -148,7 +148,7 @@ def make_job(dispatcher: User) -> JobMaker:
                 end_date=dt.date(2099, 1, 1),
                 requires_signature=True,
             )
-        job = services.work_order_create(
+        job = creation.work_order_create(
             site=unit.site,
             equipment=unit,
             kind="corrective",
@@ -157,7 +157,7 @@ def make_job(dispatcher: User) -> JobMaker:
             checklist=checklist or [],
             at=at,
         )
-        job = services.work_order_schedule(
+        job = lifecycle.work_order_schedule(
             work_order=job,
             technician=technician,
             planned_start=start,

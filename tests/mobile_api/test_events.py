@@ -20,7 +20,7 @@ from PIL import Image
 from assets.models import MeterReading
 from fieldservice import clock
 from tests.mobile_api.conftest import API, PNG, App, JobMaker, login
-from tickets import services
+from tickets import creation, lifecycle
 from tickets.models import Attachment, WorkOrder, WorkOrderEvent
 
 # Queued a while ago on the phone, within the offline allowance (MOBILE_EVENT_MAX_AGE_DAYS), on
@@ -136,7 +136,7 @@ def test_a_stale_but_legal_event_is_applied_and_keeps_the_dispatchers_change(
 ) -> None:
     job = make_job(technician=technician_a)
     seen = job.version
-    services.work_order_update(work_order=job, by=dispatcher, version=seen, title="Bring the ladder")
+    creation.work_order_update(work_order=job, by=dispatcher, version=seen, title="Bring the ladder")
     response = app_a.event(job, "en_route", version=seen)
     assert response.status_code == 200, response.content
     assert response.json()["applied"] is True
@@ -149,7 +149,7 @@ def test_a_stale_and_illegal_event_is_409_with_the_current_state(
 ) -> None:
     job = make_job(technician=technician_a)
     seen = job.version
-    services.work_order_cancel(work_order=job, by=dispatcher, version=seen, reason="Customer closed")
+    lifecycle.work_order_cancel(work_order=job, by=dispatcher, version=seen, reason="Customer closed")
     response = app_a.event(job, "en_route", version=seen)
     assert response.status_code == 409
     body = response.json()
@@ -170,7 +170,7 @@ def test_a_stale_event_does_not_undo_the_dispatchers_recall(
     the technician's late `en_route` must not dispatch it again behind the dispatcher's back."""
     job = make_job(technician=technician_a)
     seen = job.version
-    services.work_order_recall(work_order=job, by=dispatcher, version=seen)
+    lifecycle.work_order_recall(work_order=job, by=dispatcher, version=seen)
     response = app_a.event(job, "en_route", version=seen)
     assert response.status_code == 409, response.content
     assert response.json()["details"]["current"]["status"] == Status.SCHEDULED
@@ -182,7 +182,7 @@ def test_an_event_on_a_job_reassigned_while_offline_is_409_reassigned(
 ) -> None:
     job = make_job(technician=technician_a)
     assert job.planned_start and job.planned_end
-    services.work_order_schedule(
+    lifecycle.work_order_schedule(
         work_order=job,
         technician=technician_b,
         planned_start=job.planned_start,

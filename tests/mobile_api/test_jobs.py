@@ -23,7 +23,7 @@ from mobile_api.api import MAX_RANGE_DAYS
 from scheduling.models import Technician
 from tests import factories
 from tests.mobile_api.conftest import API, PNG, App, JobMaker
-from tickets import records, services
+from tickets import creation, records, site_visit
 from tickets.models import WorkOrder, WorkOrderEvent
 from tickets.reports import service_report_create
 
@@ -247,7 +247,7 @@ def test_jobs_list_cache_is_refreshed_when_a_job_changes(
 ) -> None:
     job = make_job(technician=technician_a, status=Status.DISPATCHED)
     assert app_a.get("/jobs").json()[0]["title"] == job.title
-    services.work_order_update(work_order=job, by=dispatcher, version=job.version, title="Moved to bay 4")
+    creation.work_order_update(work_order=job, by=dispatcher, version=job.version, title="Moved to bay 4")
     assert app_a.get("/jobs").json()[0]["title"] == "Moved to bay 4"
 
 
@@ -257,7 +257,7 @@ def test_jobs_list_cache_is_refreshed_when_a_job_changes(
 def _b_job_with_everything(technician_b: User, make_job: JobMaker) -> WorkOrder:
     """B's completed job with its service report, so that every route has something to find."""
     job = make_job(technician=technician_b, status=Status.IN_PROGRESS)
-    services.work_order_complete(work_order=job, by=technician_b, version=job.version, resolution="Fixed")
+    site_visit.work_order_complete(work_order=job, by=technician_b, version=job.version, resolution="Fixed")
     service_report_create(work_order_id=job.pk)
     return WorkOrder.objects.get(pk=job.pk)
 
@@ -314,7 +314,7 @@ def test_list_and_sync_show_none_of_another_technicians_jobs(
     assert [job["id"] for job in app_a.get("/jobs").json()] == [mine.pk]
     first = app_a.get("/sync").json()
     assert [change["id"] for change in first["changes"]] == [mine.pk]
-    services.work_order_update(work_order=theirs, by=None, version=theirs.version, title="Their change")
-    services.work_order_update(work_order=mine, by=None, version=mine.version, title="My change")
+    creation.work_order_update(work_order=theirs, by=None, version=theirs.version, title="Their change")
+    creation.work_order_update(work_order=mine, by=None, version=mine.version, title="My change")
     later = app_a.get("/sync", cursor=first["cursor"]).json()
     assert [(change["op"], change["id"]) for change in later["changes"]] == [("upsert", mine.pk)]

@@ -14,7 +14,7 @@ from django.test import Client
 from fieldservice import clock
 from tests import factories
 from tests.mobile_api.conftest import PNG
-from tickets import services
+from tickets import creation, lifecycle
 from tickets.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def test_a_day_on_the_job(tech_a: User, django_capture_on_commit_callbacks: Any)
         account=unit.site.account, covers=[unit], start_date=dt.date(2020, 1, 1), end_date=dt.date(2099, 1, 1)
     )
     start = clock.now().replace(microsecond=0)
-    job = services.work_order_create(
+    job = creation.work_order_create(
         site=unit.site,
         equipment=unit,
         kind="corrective",
@@ -48,7 +48,7 @@ def test_a_day_on_the_job(tech_a: User, django_capture_on_commit_callbacks: Any)
         by=None,
         checklist=[{"label": "Pressure test", "kind": "pass_fail"}],
     )
-    services.work_order_schedule(
+    lifecycle.work_order_schedule(
         work_order=job,
         technician=tech_a,
         planned_start=start,

@@ -14,7 +14,7 @@ from django.test import Client
 
 from mobile_api import schemas, steps
 from tests.mobile_api.conftest import App, JobMaker
-from tickets import services
+from tickets import lifecycle, site_visit
 from tickets.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -27,13 +27,13 @@ def test_the_table_has_every_event_the_api_takes_and_no_other() -> None:
 
 
 def test_every_step_offered_is_a_legal_move_of_the_lifecycle() -> None:
-    """The app is never offered what tickets.services would refuse (a completion from on site
+    """The app is never offered what tickets.lifecycle would refuse (a completion from on site
     starts the work first, as the app's "complete" does)."""
     for status, event in OFFERED:
         route = steps.route(status, event)
         assert route, (status, event)
         for here, there in zip([status, *route], route, strict=False):
-            assert there in services.TRANSITIONS[here], (status, event, here, there)
+            assert there in lifecycle.TRANSITIONS[here], (status, event, here, there)
 
 
 @pytest.mark.parametrize(("status", "event"), OFFERED, ids=[f"{s}-{e}" for s, e in OFFERED])
@@ -42,7 +42,7 @@ def test_every_step_a_job_offers_is_taken_to_where_it_says(
 ) -> None:
     job = make_job(technician=technician_a, status=Status.IN_PROGRESS if status == Status.ON_HOLD else status)
     if status == Status.ON_HOLD:
-        job = services.work_order_hold(work_order=job, by=technician_a, version=job.version, reason="Parts")
+        job = site_visit.work_order_hold(work_order=job, by=technician_a, version=job.version, reason="Parts")
     (listed,) = app_a.get("/jobs").json()
     assert listed["status"] == status
     assert listed["next_steps"] == steps.next_steps(status)

@@ -19,7 +19,7 @@ from mobile_api import sync
 from mobile_api.models import ChangeLogMark, JobChange
 from mobile_api.tasks import mobile_housekeeping
 from tests.mobile_api.conftest import App, JobMaker, login
-from tickets import services
+from tickets import creation, lifecycle
 from tickets.models import WorkOrder
 
 # The cursor is a snapshot of committed transactions: a test's own open transaction would
@@ -37,7 +37,7 @@ def _changes(response_body: dict[str, Any]) -> list[tuple[str, int, int | None]]
 
 def _touch(job: WorkOrder, title: str) -> WorkOrder:
     fresh = WorkOrder.objects.get(pk=job.pk)
-    return services.work_order_update(work_order=fresh, by=None, version=fresh.version, title=title)
+    return creation.work_order_update(work_order=fresh, by=None, version=fresh.version, title=title)
 
 
 def test_a_first_sync_sends_all_my_current_jobs(
@@ -74,7 +74,7 @@ def test_a_reassigned_job_is_removed_for_one_and_added_for_the_other(
     job = make_job(technician=technician_a)
     cursor_a, cursor_b = app_a.get("/sync").json()["cursor"], app_b.get("/sync").json()["cursor"]
     assert job.planned_start and job.planned_end
-    moved = services.work_order_schedule(
+    moved = lifecycle.work_order_schedule(
         work_order=job,
         technician=technician_b,
         planned_start=job.planned_start,

@@ -12,7 +12,7 @@ from fieldservice.errors import Conflict
 from scheduling import insertion
 from scheduling.models import Territory
 from tests import factories
-from tickets import services as work_orders
+from tickets import creation
 from tickets.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def routine_job() -> WorkOrder:
     area = factories.territory()
     technician = factories.technician(skills={"compressor": 2}, territory=area)
     factories.shift(technician=technician, date=clock.today(), start="00:00", end="23:59")
-    return work_orders.work_order_create(
+    return creation.work_order_create(
         site=factories.site(access_weekdays=[0, 1, 2, 3, 4, 5, 6]),
         kind="corrective",
         title="Annual check",
@@ -84,7 +84,7 @@ def test_the_refusal_is_in_the_readers_language(routine_job: WorkOrder, dispatch
 
 
 def test_the_board_offers_insertion_for_urgent_jobs_only(routine_job: WorkOrder, dispatcher: User) -> None:
-    urgent = work_orders.work_order_create(
+    urgent = creation.work_order_create(
         site=routine_job.site, kind="corrective", title="Line down", by=None, priority=2
     )
     page = logged_in(dispatcher).get(f"/dispatch/?day={clock.today().isoformat()}").content.decode()

@@ -27,7 +27,7 @@ from fieldservice.errors import Invalid
 from scheduling import board, insertion, moves
 from scheduling.models import Technician
 from tests import factories
-from tickets import services as work_orders
+from tickets import creation, lifecycle
 from tickets.models import WorkOrder
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,7 +59,7 @@ def one_gap(dispatcher: User) -> OneGap:
     factories.shift(technician=technician, date=clock.today(), start="09:00", end="12:20")
 
     def job(priority: int) -> WorkOrder:
-        return work_orders.work_order_create(
+        return creation.work_order_create(
             site=factories.site(lat=here.y, lon=here.x, access_weekdays=[0, 1, 2, 3, 4, 5, 6]),
             kind="corrective",
             title=f"P{priority} job",
@@ -70,7 +70,7 @@ def one_gap(dispatcher: User) -> OneGap:
         )
 
     day = OneGap(technician, job(3), job(3), job(1))
-    work_orders.work_order_schedule(
+    lifecycle.work_order_schedule(
         work_order=day.morning_job,
         technician=technician.user,
         planned_start=day.at("09:00"),

@@ -26,7 +26,7 @@ from scheduling.solver import model as solver
 from scheduling.solver import planner as solver_planner
 from tests import factories
 from tests.solver.helpers import false_capacity_claims
-from tickets import services as work_orders
+from tickets import creation, lifecycle
 from tickets.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def job(
     minutes: int = 60,
 ) -> WorkOrder:
     site = factories.site(lat=lat, lon=lon, access_weekdays=[0, 1, 2, 3, 4, 5, 6])
-    return work_orders.work_order_create(
+    return creation.work_order_create(
         site=site,
         kind="corrective",
         title=title,
@@ -153,7 +153,7 @@ def test_running_a_part_twice_stores_it_once(suzhou_day: dict[str, Any]) -> None
 def test_accept_applies_the_plan_and_reports_conflicts(suzhou_day: dict[str, Any], dispatcher: User) -> None:
     run = run_now(territory=suzhou_day["area"])
     changed = suzhou_day["jobs"][0]
-    work_orders.work_order_update(
+    creation.work_order_update(
         work_order=changed, by=dispatcher, version=changed.version, title="Edited meanwhile"
     )
     result = services.schedule_run_accept(run=run, by=dispatcher)
@@ -173,10 +173,10 @@ def test_dispatched_job_stays_with_its_technician(suzhou_day: dict[str, Any]) ->
     first, techs = suzhou_day["jobs"][0], suzhou_day["techs"]
     start = dt.datetime.combine(TOMORROW, dt.time(9), tzinfo=factories.SHANGHAI)
     end = start + dt.timedelta(hours=1)
-    first = work_orders.work_order_schedule(
+    first = lifecycle.work_order_schedule(
         work_order=first, technician=techs[2].user, planned_start=start, planned_end=end, by=None, version=1
     )
-    work_orders.work_order_dispatch(work_order=first, by=None, version=first.version)
+    lifecycle.work_order_dispatch(work_order=first, by=None, version=first.version)
     run = run_now(territory=suzhou_day["area"])
     assert run.assignments.get(work_order=first).technician == techs[2]
 
@@ -213,7 +213,7 @@ def test_a_job_pushed_off_by_an_urgent_one_goes_back_to_the_queue(dispatcher: Us
 
     planned: dict[int, WorkOrder] = {}
     for priority, start, end in ((3, "09:00", "10:30"), (4, "10:30", "12:00")):
-        planned[priority] = work_orders.work_order_schedule(
+        planned[priority] = lifecycle.work_order_schedule(
             work_order=job(
                 lat=SUZHOU[0], lon=SUZHOU[1], skills={"compressor": 1}, priority=priority, minutes=90
             ),
@@ -424,7 +424,7 @@ def test_insert_after_every_shift_has_ended_names_the_real_cause(dispatcher: Use
         (tech,) = crew(area, 1, {"hvac": level}, today, f"hv{level}{Technician.objects.count()}")
     # The day's work, done or not, stays planned on a technician whose shift is over.
     morning = dt.datetime.combine(today, dt.time(10), tzinfo=factories.SHANGHAI)
-    work_orders.work_order_schedule(
+    lifecycle.work_order_schedule(
         work_order=job(lat=SUZHOU[0], lon=SUZHOU[1], skills={"hvac": 2}),
         technician=tech.user,
         planned_start=morning,
@@ -456,7 +456,7 @@ def urgent_on_a_day_off(suzhou_day: dict[str, Any], dispatcher: User) -> Schedul
     TechnicianSkill.objects.create(technician=tech, skill=factories.skill("ups"), level=3)
     urgent = job(lat=SUZHOU[0], lon=SUZHOU[1], skills={"ups": 3}, priority=1, title="UPS down")
     start = dt.datetime.combine(TOMORROW, dt.time(9), tzinfo=factories.SHANGHAI)
-    work_orders.work_order_schedule(
+    lifecycle.work_order_schedule(
         work_order=urgent,
         technician=tech.user,
         planned_start=start,

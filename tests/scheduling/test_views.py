@@ -21,7 +21,7 @@ from scheduling import services
 from scheduling.models import Absence, ScheduleRun, Technician, Territory
 from scheduling.solver import planner as solver_planner
 from tests import factories
-from tickets import services as work_orders
+from tickets import creation, lifecycle
 from tickets.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def add_technician(area: Territory, name: str, skills: dict[str, int]) -> Techni
 
 def new_job(*, skills: dict[str, int], priority: int = 3, title: str = "Service", **fields: Any) -> WorkOrder:
     site = factories.site(lat=31.32, lon=120.72, access_weekdays=[0, 1, 2, 3, 4, 5, 6])
-    return work_orders.work_order_create(
+    return creation.work_order_create(
         site=site,
         kind="corrective",
         title=title,
@@ -57,7 +57,7 @@ def new_job(*, skills: dict[str, int], priority: int = 3, title: str = "Service"
 
 def planned_job(tech: Technician, start: str, skills: dict[str, int] | None = None) -> WorkOrder:
     work_order = new_job(skills=skills or {"compressor": 1})
-    return work_orders.work_order_schedule(
+    return lifecycle.work_order_schedule(
         work_order=work_order,
         technician=tech.user,
         planned_start=at(start),
@@ -407,7 +407,7 @@ def test_move_on_a_stale_board_is_refused_and_changes_nothing(
     seen = planned.version
     other = add_technician(area, "qian", {"compressor": 3})
     # Someone else moves it meanwhile.
-    work_orders.work_order_schedule(
+    lifecycle.work_order_schedule(
         work_order=planned,
         technician=other.user,
         planned_start=at("13:00"),

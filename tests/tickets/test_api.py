@@ -19,7 +19,7 @@ from fieldservice.models import ApiToken
 from fieldservice.tokens import token_forget, token_issue, token_revoke
 from tests import factories
 from tests.mobile_api.conftest import png
-from tickets import services
+from tickets import creation, lifecycle
 from tickets.models import PartUsage, WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -44,14 +44,14 @@ def world(tech_a: User, tech_b: User, account_manager: User) -> dict[str, Any]:
     mine = factories.account(account_manager=account_manager, name="苏州精密电子有限公司")
     other = factories.account(name="Ningbo Beilun Chillers")
     unit = factories.equipment(site=factories.site(account=mine))
-    job_a = services.work_order_create(
+    job_a = creation.work_order_create(
         site=unit.site, equipment=unit, kind="corrective", title="Leak", by=None
     )
-    job_b = services.work_order_create(
+    job_b = creation.work_order_create(
         site=factories.site(account=other), kind="inspection", title="Check", by=None
     )
     for job, tech in ((job_a, tech_a), (job_b, tech_b)):
-        services.work_order_schedule(
+        lifecycle.work_order_schedule(
             work_order=job,
             technician=tech,
             planned_start=planned_start,
@@ -59,7 +59,7 @@ def world(tech_a: User, tech_b: User, account_manager: User) -> dict[str, Any]:
             by=None,
             version=1,
         )
-    free = services.work_order_create(site=unit.site, kind="corrective", title="Noise", priority=1, by=None)
+    free = creation.work_order_create(site=unit.site, kind="corrective", title="Noise", priority=1, by=None)
     return {"job_a": job_a, "job_b": job_b, "free": free, "mine": mine, "unit": unit}
 
 
@@ -226,7 +226,7 @@ def test_a_dispatched_job_is_recalled_and_keeps_its_technician_and_times(
 ) -> None:
     """`scheduled` without a technician recalls a dispatched job (work_order_recall), which
     the route once took for a reassignment that lacked its fields."""
-    job = services.work_order_dispatch(work_order=world["job_a"], by=dispatcher, version=2)
+    job = lifecycle.work_order_dispatch(work_order=world["job_a"], by=dispatcher, version=2)
     planned_start = job.planned_start
     client = client_for(dispatcher)
 
@@ -251,7 +251,7 @@ def test_a_dispatched_job_is_recalled_and_keeps_its_technician_and_times(
 def test_a_dispatched_job_given_a_technician_is_reassigned_not_recalled(
     world: dict[str, Any], dispatcher: User, tech_b: User
 ) -> None:
-    job = services.work_order_dispatch(work_order=world["job_a"], by=dispatcher, version=2)
+    job = lifecycle.work_order_dispatch(work_order=world["job_a"], by=dispatcher, version=2)
     planned_start = tomorrow_at_9() + dt.timedelta(hours=3)
     response = client_for(dispatcher).post(
         f"{URL}/{job.pk}/transition",
@@ -304,7 +304,7 @@ def test_filters(world: dict[str, Any], dispatcher: User) -> None:
 def test_territory_filter(world: dict[str, Any], dispatcher: User) -> None:
     area = factories.territory("Suzhou")  # the factory sites stand at 31.32N 120.72E, inside
     hangzhou = factories.site(lat=30.27, lon=120.15)
-    outside = services.work_order_create(site=hangzhou, kind="inspection", title="Far", by=None)
+    outside = creation.work_order_create(site=hangzhou, kind="inspection", title="Far", by=None)
     found = ids(client_for(dispatcher).get(URL, {"territory_id": area.pk}))
     assert outside.pk not in found and world["free"].pk in found
     assert client_for(dispatcher).get(URL, {"territory_id": 99999}).status_code == 404
@@ -314,7 +314,7 @@ def test_pagination_and_query_count_do_not_grow_with_page_size(
     world: dict[str, Any], dispatcher: User
 ) -> None:
     for n in range(12):
-        services.work_order_create(site=world["unit"].site, kind="inspection", title=f"Round {n}", by=None)
+        creation.work_order_create(site=world["unit"].site, kind="inspection", title=f"Round {n}", by=None)
     client = client_for(dispatcher)
     page = client.get(URL, {"limit": 5, "offset": 0}).json()
     assert page["count"] == 15 and len(page["items"]) == 5

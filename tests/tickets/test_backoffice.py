@@ -1,6 +1,6 @@
 """The back office's work orders (tickets.admin, tickets.backoffice) give the API's answers.
 
-"Add work order" opens the job through tickets.services.work_order_create, as the API does,
+"Add work order" opens the job through tickets.creation.work_order_create, as the API does,
 and offers only the chosen account's sites and equipment; another account's, or another
 site's, is refused beside its field. A change edits only what the API's PATCH edits, checked
 as it checks it and saved by work_order_update; assignment, status and what was recorded on
@@ -26,7 +26,7 @@ from fieldservice import clock, roles
 from fieldservice.models import AuditEntry
 from tests import factories
 from tests.test_audit import change_form
-from tickets import services
+from tickets import creation
 from tickets.models import Attachment, ChecklistItem, PartUsage, WorkOrder, WorkOrderEvent
 
 pytestmark = pytest.mark.django_db
@@ -209,7 +209,7 @@ def test_an_account_manager_may_choose_only_their_own_accounts() -> None:
 
 
 def _opened(customer: Customer, **fields: Any) -> WorkOrder:
-    return services.work_order_create(
+    return creation.work_order_create(
         site=customer.site,
         equipment=customer.unit,
         kind=WorkOrder.Kind.CORRECTIVE,
@@ -263,7 +263,7 @@ def test_a_new_priority_moves_the_sla_clocks_as_the_api_does(dispatcher_client: 
     # apart would move the due times by that millisecond).
     with time_machine.travel(clock.now(), tick=False):
         job, twin = _opened(customer, priority=3), _opened(customer, priority=3)
-    services.work_order_update(work_order=twin, by=None, version=twin.version, priority=1)
+    creation.work_order_update(work_order=twin, by=None, version=twin.version, priority=1)
     data = change_form(dispatcher_client, _change_url(job))
     data["priority"] = "1"
     assert _saved(dispatcher_client, _change_url(job), data).status_code == 302
@@ -303,7 +303,7 @@ def test_a_window_ending_before_it_starts_is_refused_beside_the_latest_end(dispa
 def test_a_change_made_on_a_page_read_before_another_change_is_refused(dispatcher_client: Client) -> None:
     job = _opened(_customer())
     data = change_form(dispatcher_client, _change_url(job))
-    services.work_order_update(work_order=job, by=None, version=job.version, title="Changed through the API")
+    creation.work_order_update(work_order=job, by=None, version=job.version, title="Changed through the API")
     data["title"] = "Changed in the back office"
     errors = _errors(_saved(dispatcher_client, _change_url(job), data))
     assert "Someone else changed this work order" in errors["__all__"][0]

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from fieldservice import clock
 from tests import factories
-from tickets import events, services
+from tickets import creation, events
 from tickets.models import WorkOrder, WorkOrderEvent
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ WRITES = re.compile(
 
 def _open(*, by: User | None = None) -> WorkOrder:
     unit = factories.equipment()
-    return services.work_order_create(site=unit.site, equipment=unit, kind="corrective", title="Leak", by=by)
+    return creation.work_order_create(site=unit.site, equipment=unit, kind="corrective", title="Leak", by=by)
 
 
 def test_no_module_but_the_writer_writes_the_trail() -> None:

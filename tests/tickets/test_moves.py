@@ -21,7 +21,7 @@ from tests.tickets.test_services import (
     shanghai,
     state,
 )
-from tickets import moves, services
+from tickets import lifecycle, moves
 from tickets.models import WorkOrderEvent
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def crew(dispatcher: User, tech_a: User) -> Crew:
 
 
 def test_every_legal_move_has_exactly_one_verb() -> None:
-    """MOVES and the lifecycle (services.TRANSITIONS) name the same moves: no legal move is
+    """MOVES and the lifecycle (lifecycle.TRANSITIONS) name the same moves: no legal move is
     left without a verb, and no verb makes a move the lifecycle does not have."""
     assert set(moves.MOVES) == set(LEGAL)
 
@@ -116,7 +116,7 @@ def test_a_move_the_lifecycle_does_not_have_is_refused_as_the_services_refuse_it
     before = state(job)
     with pytest.raises(Conflict) as refused:
         moves.work_order_move(work_order=job, to=S.COMPLETED, by=crew.technician, version=job.version)
-    expected = services.transition_refused(job, S.COMPLETED)
+    expected = lifecycle.transition_refused(job, S.COMPLETED)
     assert (refused.value.code, refused.value.message, refused.value.details) == (
         expected.code,
         expected.message,

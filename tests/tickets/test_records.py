@@ -23,7 +23,7 @@ from assets.models import MeterReading
 from fieldservice.errors import Conflict, Invalid, TooLarge
 from tests import factories
 from tests.clock_pin import clock_at
-from tickets import records, services
+from tickets import creation, lifecycle, records, site_visit
 from tickets.models import Attachment, Signature, WorkOrder, WorkOrderEvent
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def files_kept(media_root: Path) -> list[str]:
 
 def on_site(technician: User, *, checklist: list[dict[str, Any]] = CHECKS) -> WorkOrder:
     unit = factories.equipment()
-    job = services.work_order_create(
+    job = creation.work_order_create(
         site=unit.site,
         equipment=unit,
         kind="preventive",
@@ -72,7 +72,7 @@ def on_site(technician: User, *, checklist: list[dict[str, Any]] = CHECKS) -> Wo
         checklist=checklist,
         at=START,
     )
-    job = services.work_order_schedule(
+    job = lifecycle.work_order_schedule(
         work_order=job,
         technician=technician,
         planned_start=START,
@@ -80,7 +80,11 @@ def on_site(technician: User, *, checklist: list[dict[str, Any]] = CHECKS) -> Wo
         by=None,
         version=job.version,
     )
-    for step in (services.work_order_dispatch, services.work_order_start_travel, services.work_order_arrive):
+    for step in (
+        lifecycle.work_order_dispatch,
+        site_visit.work_order_start_travel,
+        site_visit.work_order_arrive,
+    ):
         job = step(work_order=job, by=technician, version=job.version)
     return job
 
@@ -102,14 +106,14 @@ def test_checklist_answers_by_kind(tech_a: User) -> None:
 
 def test_required_items_block_completion_until_answered(tech_a: User) -> None:
     job = on_site(tech_a)
-    job = services.work_order_start_work(work_order=job, by=tech_a, version=job.version)
+    job = site_visit.work_order_start_work(work_order=job, by=tech_a, version=job.version)
     with pytest.raises(Invalid) as refused:
-        services.work_order_complete(work_order=job, by=tech_a, version=job.version, resolution="Done")
+        site_visit.work_order_complete(work_order=job, by=tech_a, version=job.version, resolution="Done")
     missing = {entry["field"] for entry in refused.value.details["missing"]}
     assert missing == {"checklist[1]", "checklist[2]"}  # the notes are optional
     records.checklist_answer(work_order=job, position=1, by=tech_a, result="fail")
     records.checklist_answer(work_order=job, position=2, by=tech_a, result="na")
-    done = services.work_order_complete(work_order=job, by=tech_a, version=job.version, resolution="Done")
+    done = site_visit.work_order_complete(work_order=job, by=tech_a, version=job.version, resolution="Done")
     assert done.status == "completed"
 
 
@@ -132,7 +136,7 @@ def test_parts_are_positive_and_decimal(tech_a: User) -> None:
 
 
 def test_records_only_while_on_site(tech_a: User) -> None:
-    job = services.work_order_create(
+    job = creation.work_order_create(
         site=factories.site(), kind="corrective", title="x", by=None, checklist=CHECKS
     )
     with pytest.raises(Conflict) as refused:

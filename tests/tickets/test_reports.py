@@ -26,7 +26,7 @@ from fieldservice import clock
 from fieldservice.errors import Conflict
 from tests import factories
 from tests.clock_pin import clock_at
-from tickets import services
+from tickets import creation, lifecycle, site_visit
 from tickets.models import (
     Attachment,
     ChecklistItem,
@@ -90,7 +90,7 @@ def _completed(site, technician: User, dispatcher: User) -> WorkOrder:
     """A work order taken through the real lifecycle services to completion."""
     unit = factories.equipment(site=site, serial_number="API-778812")
     factories.contract(account=site.account, covers=[unit])  # requires the customer's signature
-    job = services.work_order_create(
+    job = creation.work_order_create(
         site=site,
         kind=WorkOrder.Kind.CORRECTIVE,
         title="Compressor trips on high temperature",
@@ -103,7 +103,7 @@ def _completed(site, technician: User, dispatcher: User) -> WorkOrder:
         ],
         at=NOW,
     )
-    job = services.work_order_schedule(
+    job = lifecycle.work_order_schedule(
         work_order=job,
         technician=technician,
         planned_start=NOW + dt.timedelta(hours=2),
@@ -113,10 +113,10 @@ def _completed(site, technician: User, dispatcher: User) -> WorkOrder:
         at=NOW,
     )
     for step, minutes in (
-        (services.work_order_dispatch, 5),
-        (services.work_order_start_travel, 60),
-        (services.work_order_arrive, 110),
-        (services.work_order_start_work, 120),
+        (lifecycle.work_order_dispatch, 5),
+        (site_visit.work_order_start_travel, 60),
+        (site_visit.work_order_arrive, 110),
+        (site_visit.work_order_start_work, 120),
     ):
         job = step(work_order=job, by=technician, version=job.version, at=NOW + dt.timedelta(minutes=minutes))
     ChecklistItem.objects.filter(work_order=job, position=1).update(
@@ -152,7 +152,7 @@ def _completed(site, technician: User, dispatcher: User) -> WorkOrder:
         signed_at=NOW + dt.timedelta(minutes=175),
         captured_by=technician,
     )
-    return services.work_order_complete(
+    return site_visit.work_order_complete(
         work_order=job,
         by=technician,
         version=job.version,

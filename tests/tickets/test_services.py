@@ -1,4 +1,5 @@
-"""tickets/services.py: the work-order state machine, its SLA clocks, breaches and first-time fix.
+"""tickets/creation.py, lifecycle.py, site_visit.py and sla_clocks.py: the work-order state
+machine, its SLA clocks, breaches and first-time fix.
 
 Work orders are opened and moved only through the public services, with explicit aware
 times, by the named personas: the dispatcher plans and dispatches, tech01 does the visit.
@@ -29,7 +30,7 @@ from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid
 from tests import factories
 from tests.clock_pin import clock_at
-from tickets import services, sla
+from tickets import creation, lifecycle, site_visit, sla, sla_clocks
 from tickets.models import ChecklistItem, Signature, WorkOrder, WorkOrderEvent
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +97,7 @@ def open_covered(
         sla_calendar=calendar,
         requires_signature=requires_signature,
     )
-    return services.work_order_create(
+    return creation.work_order_create(
         site=unit.site,
         equipment=unit,
         kind=kind,
@@ -111,7 +112,7 @@ def open_covered(
 def open_uncovered(
     *, by: User, unit: Equipment, at: dt.datetime, kind: str = Kind.CORRECTIVE, priority: int = 2
 ) -> WorkOrder:
-    return services.work_order_create(
+    return creation.work_order_create(
         site=unit.site, equipment=unit, kind=kind, title="Compressor noisy", by=by, priority=priority, at=at
     )
 
@@ -174,7 +175,7 @@ def invoke(
     by = crew.dispatcher if name in DISPATCHER_SERVICES else crew.technician
     seen = job.version if version is None else version
     if name == "schedule":
-        return services.work_order_schedule(
+        return lifecycle.work_order_schedule(
             work_order=job,
             technician=technician or crew.technician,
             planned_start=at + dt.timedelta(hours=1),
@@ -184,27 +185,27 @@ def invoke(
             at=at,
         )
     if name == "unschedule":
-        return services.work_order_unschedule(work_order=job, by=by, version=seen)
+        return lifecycle.work_order_unschedule(work_order=job, by=by, version=seen)
     if name == "cancel":
-        return services.work_order_cancel(work_order=job, by=by, version=seen, reason="Customer fixed it")
+        return lifecycle.work_order_cancel(work_order=job, by=by, version=seen, reason="Customer fixed it")
     if name == "hold":
-        return services.work_order_hold(
+        return site_visit.work_order_hold(
             work_order=job, by=by, version=seen, reason="Waiting for parts", at=at
         )
     if name == "resume":
-        return services.work_order_resume(work_order=job, by=by, version=seen, at=at)
+        return site_visit.work_order_resume(work_order=job, by=by, version=seen, at=at)
     if name == "complete":
         make_completable(job, by=by, at=at)
-        return services.work_order_complete(
+        return site_visit.work_order_complete(
             work_order=job, by=by, version=seen, resolution="Replaced the thermostatic valve", at=at
         )
     simple: dict[str, Callable[..., WorkOrder]] = {
-        "recall": services.work_order_recall,
-        "dispatch": services.work_order_dispatch,
-        "start_travel": services.work_order_start_travel,
-        "arrive": services.work_order_arrive,
-        "start_work": services.work_order_start_work,
-        "close": services.work_order_close,
+        "recall": lifecycle.work_order_recall,
+        "dispatch": lifecycle.work_order_dispatch,
+        "start_travel": site_visit.work_order_start_travel,
+        "arrive": site_visit.work_order_arrive,
+        "start_work": site_visit.work_order_start_work,
+        "close": lifecycle.work_order_close,
     }
     return simple[name](work_order=job, by=by, version=seen, at=at)
 
@@ -246,8 +247,8 @@ def pair_id(pair: tuple[str, str]) -> str:
 
 
 ALL_PAIRS = list(itertools.product(S.values, repeat=2))
-LEGAL = [(a, b) for a, b in ALL_PAIRS if b in services.TRANSITIONS[a]]
-ILLEGAL = [(a, b) for a, b in ALL_PAIRS if b not in services.TRANSITIONS[a]]
+LEGAL = [(a, b) for a, b in ALL_PAIRS if b in lifecycle.TRANSITIONS[a]]
+ILLEGAL = [(a, b) for a, b in ALL_PAIRS if b not in lifecycle.TRANSITIONS[a]]
 
 
 # --- the transition table -----------------------------------------------------------------------
@@ -255,7 +256,7 @@ ILLEGAL = [(a, b) for a, b in ALL_PAIRS if b not in services.TRANSITIONS[a]]
 
 def test_transition_table_is_the_documented_lifecycle() -> None:
     """Pinned, so that an edge added to TRANSITIONS by accident fails here, not in the field."""
-    assert services.TRANSITIONS == {
+    assert lifecycle.TRANSITIONS == {
         S.NEW: {S.SCHEDULED, S.CANCELLED},
         S.SCHEDULED: {S.NEW, S.DISPATCHED, S.CANCELLED},
         S.DISPATCHED: {S.SCHEDULED, S.EN_ROUTE, S.CANCELLED},
@@ -324,7 +325,7 @@ def test_illegal_transition_is_refused_and_changes_nothing(
 def test_cancel_from_every_open_state(from_status: str, crew: Crew) -> None:
     job = drive(open_covered(by=crew.dispatcher), from_status, crew=crew)
 
-    cancelled = services.work_order_cancel(
+    cancelled = lifecycle.work_order_cancel(
         work_order=job, by=crew.dispatcher, version=job.version, reason="Duplicate of WO-2026-000001"
     )
 
@@ -346,7 +347,7 @@ def test_nothing_leaves_closed_or_cancelled(final_status: str, crew: Crew) -> No
         assert state(job) == before, name
 
     with pytest.raises(Conflict) as refused:
-        services.work_order_update(work_order=job, by=crew.dispatcher, version=job.version, title="Again")
+        creation.work_order_update(work_order=job, by=crew.dispatcher, version=job.version, title="Again")
     assert refused.value.code == "closed"
 
 
@@ -418,7 +419,9 @@ def test_completion_is_refused_with_everything_missing(crew: Crew) -> None:
     before = state(job)
 
     with pytest.raises(Invalid) as refused:
-        services.work_order_complete(work_order=job, by=crew.technician, version=job.version, resolution="  ")
+        site_visit.work_order_complete(
+            work_order=job, by=crew.technician, version=job.version, resolution="  "
+        )
 
     assert refused.value.code == "completion_incomplete"
     missing = refused.value.details["missing"]
@@ -436,7 +439,7 @@ def test_completion_lists_only_what_is_still_missing(crew: Crew) -> None:
     job.checklist.filter(position=2).update(value=Decimal("0"))
 
     with pytest.raises(Invalid) as refused:
-        services.work_order_complete(
+        site_visit.work_order_complete(
             work_order=job, by=crew.technician, version=job.version, resolution="Replaced the valve"
         )
 
@@ -451,7 +454,7 @@ def test_completion_allowed_when_complete(
     make_completable(job, by=crew.technician, at=at)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        done = services.work_order_complete(
+        done = site_visit.work_order_complete(
             work_order=job,
             by=crew.technician,
             version=job.version,
@@ -471,7 +474,7 @@ def test_contract_without_signature_requirement_completes_unsigned(crew: Crew) -
     job = drive(open_covered(by=crew.dispatcher, requires_signature=False), S.IN_PROGRESS, crew=crew)
     make_completable(job, by=crew.technician, at=next_moment(S.IN_PROGRESS))
 
-    done = services.work_order_complete(
+    done = site_visit.work_order_complete(
         work_order=job, by=crew.technician, version=job.version, resolution="Cleaned the cooler"
     )
 
@@ -533,7 +536,7 @@ def test_no_covering_contract_is_billable_with_default_hours_and_calendar(
 def test_work_order_without_equipment_is_billable(crew: Crew) -> None:
     plant = factories.site()
 
-    job = services.work_order_create(
+    job = creation.work_order_create(
         site=plant, kind=Kind.INSPECTION, title="Site survey", by=crew.dispatcher, priority=2, at=FRIDAY_16
     )
 
@@ -635,10 +638,10 @@ def test_each_breach_is_recorded_once(crew: Crew) -> None:
     # 24x7 P1: response due 13:00, resolution due Tuesday 09:00.
     job = open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=1)
 
-    assert services.sla_breaches_record(now=shanghai(2, 12, 59)) == 0
-    assert services.sla_breaches_record(now=shanghai(2, 14)) == 1
-    assert services.sla_breaches_record(now=shanghai(3, 10)) == 1
-    assert services.sla_breaches_record(now=shanghai(3, 11)) == 0
+    assert sla_clocks.sla_breaches_record(now=shanghai(2, 12, 59)) == 0
+    assert sla_clocks.sla_breaches_record(now=shanghai(2, 14)) == 1
+    assert sla_clocks.sla_breaches_record(now=shanghai(3, 10)) == 1
+    assert sla_clocks.sla_breaches_record(now=shanghai(3, 11)) == 0
 
     assert breaches(job) == [("response", shanghai(2, 13)), ("resolution", shanghai(3, 9))]
 
@@ -646,8 +649,8 @@ def test_each_breach_is_recorded_once(crew: Crew) -> None:
 def test_running_the_sweep_twice_records_nothing_more(crew: Crew) -> None:
     job = open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=1)
 
-    assert services.sla_breaches_record(now=shanghai(3, 10)) == 2
-    assert services.sla_breaches_record(now=shanghai(3, 10)) == 0
+    assert sla_clocks.sla_breaches_record(now=shanghai(3, 10)) == 2
+    assert sla_clocks.sla_breaches_record(now=shanghai(3, 10)) == 0
 
     assert len(breaches(job)) == 2
 
@@ -655,7 +658,7 @@ def test_running_the_sweep_twice_records_nothing_more(crew: Crew) -> None:
 def test_on_hold_work_order_is_not_swept(crew: Crew) -> None:
     job = drive(open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=1), S.ON_HOLD, crew=crew)
 
-    assert services.sla_breaches_record(now=shanghai(10, 9)) == 0
+    assert sla_clocks.sla_breaches_record(now=shanghai(10, 9)) == 0
     assert breaches(job) == []
 
 
@@ -663,8 +666,8 @@ def test_response_in_time_is_no_response_breach(crew: Crew) -> None:
     job = drive(open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=1), S.ON_SITE, crew=crew)
     assert job.responded_at == MONDAY_9 + 4 * STEP
 
-    assert services.sla_breaches_record(now=shanghai(2, 14)) == 0
-    assert services.sla_breaches_record(now=shanghai(3, 10)) == 1
+    assert sla_clocks.sla_breaches_record(now=shanghai(2, 14)) == 0
+    assert sla_clocks.sla_breaches_record(now=shanghai(3, 10)) == 1
     assert breaches(job) == [("resolution", shanghai(3, 9))]
 
 
@@ -674,7 +677,7 @@ def test_late_response_is_a_response_breach_even_if_no_sweep_saw_it_open(crew: C
     job = drive(job, S.ON_SITE, crew=crew, start=shanghai(2, 13))
     assert job.responded_at == shanghai(2, 13, 40)
 
-    services.sla_breaches_record(now=shanghai(2, 14))
+    sla_clocks.sla_breaches_record(now=shanghai(2, 14))
 
     assert breaches(job) == [("response", shanghai(2, 13))]
 
@@ -685,7 +688,7 @@ def test_late_completion_is_a_resolution_breach_even_if_no_sweep_saw_it_open(cre
     job = drive(job, S.COMPLETED, crew=crew, start=shanghai(3, 8, 30))
     assert job.completed_at == shanghai(3, 9, 30)
 
-    services.sla_breaches_record(now=shanghai(3, 10))
+    sla_clocks.sla_breaches_record(now=shanghai(3, 10))
 
     assert [clock for clock, _ in breaches(job)] == ["response", "resolution"]
 
@@ -698,7 +701,7 @@ def test_a_backdated_arrival_or_completion_cannot_rewrite_the_sla_history(crew: 
     both were applied, before the job even existed, and its report said "met, 29 d 17 h early"."""
     job = drive(open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=1), S.EN_ROUTE, crew=crew)
     with pytest.raises(Invalid) as refused:
-        services.work_order_arrive(
+        site_visit.work_order_arrive(
             work_order=job, by=crew.technician, version=job.version, at=MONDAY_9 - dt.timedelta(days=29)
         )
     assert refused.value.code == "event_out_of_order"
@@ -706,13 +709,13 @@ def test_a_backdated_arrival_or_completion_cannot_rewrite_the_sla_history(crew: 
     assert WorkOrder.objects.get(pk=job.pk).responded_at is None
 
     arrived_at = next_moment(S.EN_ROUTE)
-    job = services.work_order_arrive(work_order=job, by=crew.technician, version=job.version, at=arrived_at)
-    job = services.work_order_start_work(
+    job = site_visit.work_order_arrive(work_order=job, by=crew.technician, version=job.version, at=arrived_at)
+    job = site_visit.work_order_start_work(
         work_order=job, by=crew.technician, version=job.version, at=arrived_at + STEP
     )
     make_completable(job, by=crew.technician, at=arrived_at + STEP)
     with pytest.raises(Invalid) as before_arrival:
-        services.work_order_complete(
+        site_visit.work_order_complete(
             work_order=job,
             by=crew.technician,
             version=job.version,
@@ -737,7 +740,7 @@ def test_an_event_a_little_before_the_previous_one_is_recorded_at_it(crew: Crew,
     job = drive(open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=1), S.EN_ROUTE, crew=crew)
     left_at = next_moment(S.EN_ROUTE) - STEP
     skew = dt.timedelta(minutes=settings.MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES)
-    job = services.work_order_arrive(
+    job = site_visit.work_order_arrive(
         work_order=job, by=crew.technician, version=job.version, at=left_at - skew + dt.timedelta(minutes=1)
     )
     assert job.arrived_at == job.responded_at == left_at
@@ -750,7 +753,7 @@ def test_a_future_event_is_refused(crew: Crew, settings: Settings) -> None:
     job = drive(open_covered(by=crew.dispatcher), S.EN_ROUTE, crew=crew)
     too_late = clock.now() + dt.timedelta(minutes=settings.MOBILE_EVENT_MAX_CLOCK_SKEW_MINUTES + 5)
     with pytest.raises(Invalid) as refused:
-        services.work_order_arrive(work_order=job, by=crew.technician, version=job.version, at=too_late)
+        site_visit.work_order_arrive(work_order=job, by=crew.technician, version=job.version, at=too_late)
     assert refused.value.code == "implausible_time"
 
 
@@ -760,7 +763,7 @@ def test_a_phone_whose_clock_is_wrong_is_recorded_at_our_time_and_flagged(crew: 
     job = drive(open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=1), S.EN_ROUTE, crew=crew)
     said = next_moment(S.EN_ROUTE)  # in time for the response, by the phone's word
     heard = clock.now()
-    job = services.work_order_arrive(
+    job = site_visit.work_order_arrive(
         work_order=job,
         by=crew.technician,
         version=job.version,
@@ -862,7 +865,7 @@ def test_preventive_work_neither_marks_nor_is_marked(crew: Crew) -> None:
 def test_update_changes_editable_fields_and_records_it(crew: Crew) -> None:
     job = open_covered(by=crew.dispatcher)
 
-    updated = services.work_order_update(
+    updated = creation.work_order_update(
         work_order=job,
         by=crew.dispatcher,
         version=job.version,
@@ -882,7 +885,7 @@ def test_update_with_unchanged_values_is_not_a_change(crew: Crew) -> None:
     job = open_covered(by=crew.dispatcher)
     before = state(job)
 
-    services.work_order_update(work_order=job, by=crew.dispatcher, version=job.version, title=job.title)
+    creation.work_order_update(work_order=job, by=crew.dispatcher, version=job.version, title=job.title)
 
     assert state(job) == before
 
@@ -895,7 +898,7 @@ def test_update_refuses_fields_that_are_not_editable(field: str, crew: Crew) -> 
     before = state(job)
 
     with pytest.raises(Invalid) as refused:
-        services.work_order_update(
+        creation.work_order_update(
             work_order=job, by=crew.dispatcher, version=job.version, title="New title", **{field: None}
         )
 
@@ -909,7 +912,7 @@ def test_priority_change_rederives_the_sla_due_times(crew: Crew) -> None:
     job = open_covered(by=crew.dispatcher, calendar=ALWAYS, priority=3)
     assert job.sla_response_due == MONDAY_9 + dt.timedelta(hours=24)
 
-    services.work_order_update(work_order=job, by=crew.dispatcher, version=job.version, priority=1)
+    creation.work_order_update(work_order=job, by=crew.dispatcher, version=job.version, priority=1)
 
     stored = WorkOrder.objects.get(pk=job.pk)
     assert stored.priority == 1
@@ -920,11 +923,11 @@ def test_priority_change_rederives_the_sla_due_times(crew: Crew) -> None:
 
 def test_update_with_a_stale_version_is_refused(crew: Crew) -> None:
     job = open_covered(by=crew.dispatcher)
-    services.work_order_update(work_order=job, by=crew.dispatcher, version=job.version, title="First edit")
+    creation.work_order_update(work_order=job, by=crew.dispatcher, version=job.version, title="First edit")
     before = state(job)
 
     with pytest.raises(Conflict) as refused:
-        services.work_order_update(
+        creation.work_order_update(
             work_order=job, by=crew.dispatcher, version=job.version, title="Second edit"
         )
 
@@ -937,7 +940,7 @@ def test_update_refuses_a_window_that_ends_before_it_starts(crew: Crew) -> None:
     job = open_covered(by=crew.dispatcher)
 
     with pytest.raises(Invalid) as refused:
-        services.work_order_update(
+        creation.work_order_update(
             work_order=job,
             by=crew.dispatcher,
             version=job.version,
@@ -982,7 +985,7 @@ def test_schedule_refuses_a_plan_that_ends_before_it_starts(crew: Crew) -> None:
     job = open_covered(by=crew.dispatcher)
 
     with pytest.raises(Invalid) as refused:
-        services.work_order_schedule(
+        lifecycle.work_order_schedule(
             work_order=job,
             technician=crew.technician,
             planned_start=shanghai(2, 10),
@@ -1036,7 +1039,7 @@ def test_preventive_sla_clock_starts_with_its_window(crew: Crew) -> None:
     """PM is generated days ahead: its clocks run from when it falls due, not from creation."""
     unit = factories.equipment()
     window_start = MONDAY_9 + dt.timedelta(days=14)
-    job = services.work_order_create(
+    job = creation.work_order_create(
         site=unit.site,
         equipment=unit,
         kind=Kind.PREVENTIVE,
@@ -1048,7 +1051,7 @@ def test_preventive_sla_clock_starts_with_its_window(crew: Crew) -> None:
         at=MONDAY_9,
     )
     assert job.sla_response_due is not None and job.sla_response_due > window_start
-    repair = services.work_order_create(
+    repair = creation.work_order_create(
         site=unit.site, kind=Kind.CORRECTIVE, title="Leak", by=None, at=MONDAY_9
     )
     assert repair.sla_response_due is not None and repair.sla_response_due < window_start
@@ -1071,7 +1074,7 @@ def test_a_locked_work_order_does_not_block_rows_that_point_at_it() -> None:
     def hold_the_lock() -> None:
         try:
             with transaction.atomic():
-                services._lock(job, None)
+                lifecycle.lock_at_version(job, None)
                 locked.set()
                 release.wait(timeout=10)
         except BaseException as error:  # reported by the assertion below
@@ -1101,7 +1104,7 @@ def test_a_number_carries_the_company_year_in_the_first_hours_of_january(crew: C
     new_year = dt.datetime(clock.today().year + 1, 1, 1, 3, tzinfo=SHANGHAI)
     unit = factories.equipment()
     with time_machine.travel(new_year, tick=True):
-        job = services.work_order_create(
+        job = creation.work_order_create(
             site=unit.site, equipment=unit, kind=Kind.CORRECTIVE, title="Chiller down", by=crew.dispatcher
         )
     assert job.number.startswith(f"WO-{new_year.year}-")
