@@ -62,8 +62,6 @@ from fieldservice import clock
 from tickets.models import WorkOrder
 from tickets.pm import PM_WINDOW_GRACE_DAYS
 
-REPAIR_KINDS = [WorkOrder.Kind.CORRECTIVE.value, WorkOrder.Kind.EMERGENCY.value]
-SLA_KINDS = [*REPAIR_KINDS, WorkOrder.Kind.INSPECTION.value]
 # NPS 0-10 onto the CSAT scale 1-5.
 NPS_TO_CSAT_SCALE = 0.4
 # Surveys older than this many half-lives weigh under 7 % and are left out.
@@ -284,8 +282,8 @@ def health_inputs(dates: Sequence[dt.date]) -> list[Inputs]:
         "dates": sorted(set(dates)),
         "tz": settings.TIME_ZONE,
         "window_days": settings.HEALTH_WINDOW_DAYS,
-        "sla_kinds": SLA_KINDS,
-        "repair_kinds": REPAIR_KINDS,
+        "sla_kinds": [kind.value for kind in WorkOrder.SLA_KINDS],
+        "repair_kinds": [kind.value for kind in WorkOrder.REPAIR_KINDS],
         "ftf_days": settings.FIRST_TIME_FIX_WINDOW_DAYS,
         "nps_scale": NPS_TO_CSAT_SCALE,
         "sentiment_days": SENTIMENT_HORIZON_HALF_LIVES * settings.HEALTH_SENTIMENT_HALF_LIFE_DAYS,

@@ -191,7 +191,7 @@ def account_service_summary(*, account_id: int, start: dt.date, end: dt.date) ->
     zone = timezone.get_current_timezone()
     since = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
     until = dt.datetime.combine(end, dt.time.min, tzinfo=zone)
-    done = Q(status__in=(WorkOrder.Status.COMPLETED, WorkOrder.Status.CLOSED))
+    done = Q(status__in=WorkOrder.DONE_STATUSES)
     completed = done & Q(completed_at__gte=since, completed_at__lt=until)
     reactive = completed & Q(kind__in=(WorkOrder.Kind.CORRECTIVE, WorkOrder.Kind.EMERGENCY))
     measured = reactive & Q(sla_resolution_due__isnull=False)

@@ -18,7 +18,6 @@ from fieldservice.errors import NotFound
 from mobile_api.models import JobChange, TechnicianChangeStamp
 from tickets.models import WorkOrder
 
-DONE = (WorkOrder.Status.COMPLETED, WorkOrder.Status.CLOSED)
 LAST_VISITS = 5
 
 
@@ -34,7 +33,7 @@ def _with_details(rows: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
         ),
         Prefetch(
             "equipment__work_orders",
-            queryset=WorkOrder.objects.filter(status__in=DONE)
+            queryset=WorkOrder.objects.filter(status__in=WorkOrder.DONE_STATUSES)
             .select_related("assigned_technician")
             .order_by("-completed_at")[:LAST_VISITS],
             to_attr="last_visits",

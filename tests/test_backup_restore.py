@@ -50,9 +50,9 @@ import io
 from django.core.management import call_command
 from fieldservice import clock
 from tickets.models import WorkOrder
-from tickets.reports import REPORTABLE_STATUSES, service_report_ensure
+from tickets.reports import service_report_ensure
 call_command("seed_demo", scale="small", seed=7, today=clock.today().isoformat(), stdout=io.StringIO())
-job = WorkOrder.objects.filter(status__in=REPORTABLE_STATUSES).order_by("-completed_at", "pk").first()
+job = WorkOrder.objects.filter(status__in=WorkOrder.DONE_STATUSES).order_by("-completed_at", "pk").first()
 print(service_report_ensure(work_order=job).pdf.name)
 """
 

@@ -17,7 +17,7 @@ from assets.models import Equipment, MaintenancePlan, Site
 from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid
 from tickets.events import event_record, lock_work_orders
-from tickets.lifecycle import REPAIR_KINDS, lock_at_version
+from tickets.lifecycle import lock_at_version
 from tickets.models import WORK_ORDER_NUMBER_SEQUENCE, ChecklistItem, WorkOrder, WorkOrderEvent
 from tickets.sla_clocks import sla_clock_start, sla_due_set
 
@@ -132,7 +132,7 @@ def work_order_create(
         to_status=work_order.status,
         payload={"kind": kind},
     )
-    if kind in REPAIR_KINDS and equipment is not None:
+    if kind in WorkOrder.REPAIR_KINDS and equipment is not None:
         _mark_earlier_visits_not_fixed(work_order, equipment=equipment, at=at, by=by)
     return work_order
 
@@ -145,8 +145,8 @@ def _mark_earlier_visits_not_fixed(
     earlier = lock_work_orders(
         WorkOrder.objects.filter(
             equipment=equipment,
-            kind__in=REPAIR_KINDS,
-            status__in=(Status.COMPLETED, Status.CLOSED),
+            kind__in=WorkOrder.REPAIR_KINDS,
+            status__in=WorkOrder.DONE_STATUSES,
             completed_at__gte=window_start,
             completed_at__lte=at,
         ).exclude(first_time_fix=False)

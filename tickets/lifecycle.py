@@ -47,8 +47,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CLOSED: frozenset(),
     Status.CANCELLED: frozenset(),
 }
-# First-time fix is measured on repair visits; preventive work is planned, not a fix.
-REPAIR_KINDS = (WorkOrder.Kind.CORRECTIVE, WorkOrder.Kind.EMERGENCY)
 
 
 def lock_at_version(work_order: WorkOrder, version: int | None) -> WorkOrder:

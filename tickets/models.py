@@ -40,6 +40,15 @@ class WorkOrder(TimestampedModel):
         CLOSED = "closed", _("Closed")
         CANCELLED = "cancelled", _("Cancelled")
 
+    # The vocabulary every floor counts with, named once.
+    # Repairs: what a first-time fix and a repeat failure are measured on (preventive work is
+    # planned, not a fix).
+    REPAIR_KINDS = (Kind.CORRECTIVE, Kind.EMERGENCY)
+    # What SLA results and breach rates are measured on: repairs and inspections.
+    SLA_KINDS = (Kind.CORRECTIVE, Kind.EMERGENCY, Kind.INSPECTION)
+    # Done: the visit is over (completed, then closed by the office).
+    DONE_STATUSES = (Status.COMPLETED, Status.CLOSED)
+
     OPEN_STATUSES = (
         Status.NEW,
         Status.SCHEDULED,

@@ -66,7 +66,6 @@ PM_WINDOW_DAYS_BEFORE_DUE = 3
 # ... to the end of this many days after it (or after today, for work already overdue),
 # in the site's time zone.
 PM_WINDOW_GRACE_DAYS = 7
-DONE_STATUSES = (WorkOrder.Status.COMPLETED, WorkOrder.Status.CLOSED)
 
 
 class PlanKind(StrEnum):
@@ -199,7 +198,7 @@ def _plans() -> QuerySet[MaintenancePlan]:
     baseline readings. All of them use meter_reading_latest_idx and work_order_equipment_idx.
     """
     completions = WorkOrder.objects.filter(
-        maintenance_plan=OuterRef("pk"), status__in=DONE_STATUSES, completed_at__isnull=False
+        maintenance_plan=OuterRef("pk"), status__in=WorkOrder.DONE_STATUSES, completed_at__isnull=False
     ).order_by("-completed_at")
     open_pm = WorkOrder.objects.filter(maintenance_plan=OuterRef("pk"), status__in=WorkOrder.OPEN_STATUSES)
 

@@ -41,7 +41,6 @@ from tickets.survey import survey_token_for
 
 logger = logging.getLogger(__name__)
 
-REPORTABLE_STATUSES = (WorkOrder.Status.COMPLETED, WorkOrder.Status.CLOSED)
 EMAIL_LANGUAGES = {"en", "zh-hans"}
 # The sweep looks for completions older than the grace (their task may simply be waiting in
 # the queue or running) and newer than the window (older ones predate it, or were imported
@@ -156,7 +155,7 @@ def _report_emailed(
 
 
 def _reportable(work_order: WorkOrder) -> None:
-    if work_order.status not in REPORTABLE_STATUSES:
+    if work_order.status not in WorkOrder.DONE_STATUSES:
         raise Conflict(
             f"{work_order.number} is {work_order.status}: a service report needs a completed work order.",
             code="not_completed",
@@ -193,7 +192,7 @@ def reports_missing(*, now: dt.datetime) -> list[int]:
     lost (the broker was down when they completed) or failed before storing it."""
     return list(
         WorkOrder.objects.filter(
-            status__in=REPORTABLE_STATUSES,
+            status__in=WorkOrder.DONE_STATUSES,
             completed_at__gte=now - REPORT_SWEEP_WINDOW,
             completed_at__lte=now - REPORT_SWEEP_GRACE,
             service_report__isnull=True,

@@ -20,7 +20,6 @@ from assets.models import Site
 from fieldservice.errors import Invalid
 from tickets.event_times import move_time
 from tickets.lifecycle import (
-    REPAIR_KINDS,
     check_transition,
     lock_at_version,
     plain_move,
@@ -239,7 +238,7 @@ def work_order_complete(
         "resolution_code": resolution_code,
         "completed_at": at,
         "actual_end": at,
-        "first_time_fix": True if locked.kind in REPAIR_KINDS else None,
+        "first_time_fix": True if locked.kind in WorkOrder.REPAIR_KINDS else None,
     }
     status_change(
         locked,

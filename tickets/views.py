@@ -22,7 +22,6 @@ from fieldservice import clock, ranges, roles
 from fieldservice.errors import NotFound
 from fieldservice.web import role_required
 from tickets.models import Attachment, Signature, WorkOrder
-from tickets.reports import REPORTABLE_STATUSES
 from tickets.selectors import work_order_get
 
 web_roles = role_required(roles.DISPATCHER, roles.ADMIN, roles.ACCOUNT_MANAGER)
@@ -132,7 +131,7 @@ def work_order_detail(request: HttpRequest, work_order_id: int) -> HttpResponse:
         "documents": documents,
         "signature": signature,
         "sla_clocks": _sla_clocks(work_order, now),
-        "has_report": work_order.status in REPORTABLE_STATUSES,
+        "has_report": work_order.status in WorkOrder.DONE_STATUSES,
         "is_planner": bool(roles.user_roles(request.user) & {roles.DISPATCHER, roles.ADMIN}),
     }
     return render(request, "tickets/work_order_detail.html", context)

@@ -39,11 +39,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 
+from tickets.models import WorkOrder
 from tickets.pm import PM_WINDOW_GRACE_DAYS
 
 # The same sets as the account health score (contracts.health), so that the two agree.
-REPAIR_KINDS = ["corrective", "emergency"]
-SLA_KINDS = [*REPAIR_KINDS, "inspection"]
 NPS_PROMOTER_MIN = 9
 NPS_DETRACTOR_MAX = 6
 MONTHS = 12
@@ -323,8 +322,8 @@ def monthly_kpis(
         "industry": scope.industry,
         "manager": scope.account_manager_id,
         "unscoped": scope == Scope(),
-        "repair_kinds": REPAIR_KINDS,
-        "sla_kinds": SLA_KINDS,
+        "repair_kinds": [kind.value for kind in WorkOrder.REPAIR_KINDS],
+        "sla_kinds": [kind.value for kind in WorkOrder.SLA_KINDS],
         "pm_grace_days": PM_WINDOW_GRACE_DAYS,
         "promoter_min": NPS_PROMOTER_MIN,
         "detractor_max": NPS_DETRACTOR_MAX,
