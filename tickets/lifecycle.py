@@ -20,7 +20,7 @@ tickets.event_times.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
@@ -179,6 +179,16 @@ def require_from(work_order: WorkOrder, to: str, sources: tuple[str, ...]) -> No
         raise transition_refused(work_order, to)
 
 
+class MoveContext(TypedDict, total=False):
+    """When and where a face says a move happened (each optional): what every plain verb
+    passes on to `plain_move` unchanged."""
+
+    at: dt.datetime | None
+    location: Point | None
+    idempotency_key: str | None
+    clock_skew: dt.timedelta | None
+
+
 def plain_move(
     work_order: WorkOrder,
     to: str,
@@ -186,26 +196,23 @@ def plain_move(
     sources: tuple[str, ...],
     by: User | None,
     version: int | None,
-    at: dt.datetime | None,
-    location: Point | None,
-    idempotency_key: str | None,
-    clock_skew: dt.timedelta | None,
     stamp: tuple[str, ...] = (),
+    **context: Unpack[MoveContext],
 ) -> WorkOrder:
     """The plain moves (no bookkeeping but their time): from `sources` to `to`, stamping the
     fields named in `stamp` with the move's time when they are still empty."""
     locked = lock_at_version(work_order, version)
     require_from(locked, to, sources)
-    when = move_time(locked, at, clock_skew)
+    when = move_time(locked, context.get("at"), context.get("clock_skew"))
     status_change(
         locked,
         to,
         by=by,
         at=when.at,
         fields={name: when.at for name in stamp if getattr(locked, name) is None},
-        location=location,
+        location=context.get("location"),
         payload=when.payload,
-        idempotency_key=idempotency_key,
+        idempotency_key=context.get("idempotency_key"),
         flag_reason=when.flag_reason,
     )
     return locked
@@ -213,76 +220,31 @@ def plain_move(
 
 @transaction.atomic
 def work_order_dispatch(
-    *,
-    work_order: WorkOrder,
-    by: User | None,
-    version: int | None,
-    at: dt.datetime | None = None,
-    location: Point | None = None,
-    idempotency_key: str | None = None,
-    clock_skew: dt.timedelta | None = None,
+    *, work_order: WorkOrder, by: User | None, version: int | None, **context: Unpack[MoveContext]
 ) -> WorkOrder:
     """Send a scheduled job to its technician's app."""
     return plain_move(
-        work_order,
-        Status.DISPATCHED,
-        sources=(Status.SCHEDULED,),
-        by=by,
-        version=version,
-        at=at,
-        location=location,
-        idempotency_key=idempotency_key,
-        clock_skew=clock_skew,
+        work_order, Status.DISPATCHED, sources=(Status.SCHEDULED,), by=by, version=version, **context
     )
 
 
 @transaction.atomic
 def work_order_recall(
-    *,
-    work_order: WorkOrder,
-    by: User | None,
-    version: int | None,
-    at: dt.datetime | None = None,
-    location: Point | None = None,
-    idempotency_key: str | None = None,
-    clock_skew: dt.timedelta | None = None,
+    *, work_order: WorkOrder, by: User | None, version: int | None, **context: Unpack[MoveContext]
 ) -> WorkOrder:
     """Take a dispatched job back before the technician leaves; it keeps its technician and times."""
     return plain_move(
-        work_order,
-        Status.SCHEDULED,
-        sources=(Status.DISPATCHED,),
-        by=by,
-        version=version,
-        at=at,
-        location=location,
-        idempotency_key=idempotency_key,
-        clock_skew=clock_skew,
+        work_order, Status.SCHEDULED, sources=(Status.DISPATCHED,), by=by, version=version, **context
     )
 
 
 @transaction.atomic
 def work_order_close(
-    *,
-    work_order: WorkOrder,
-    by: User | None,
-    version: int | None,
-    at: dt.datetime | None = None,
-    location: Point | None = None,
-    idempotency_key: str | None = None,
-    clock_skew: dt.timedelta | None = None,
+    *, work_order: WorkOrder, by: User | None, version: int | None, **context: Unpack[MoveContext]
 ) -> WorkOrder:
     """The office closes a completed job."""
     return plain_move(
-        work_order,
-        Status.CLOSED,
-        sources=(Status.COMPLETED,),
-        by=by,
-        version=version,
-        at=at,
-        location=location,
-        idempotency_key=idempotency_key,
-        clock_skew=clock_skew,
+        work_order, Status.CLOSED, sources=(Status.COMPLETED,), by=by, version=version, **context
     )
 
 

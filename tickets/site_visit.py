@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, Unpack
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -20,6 +20,7 @@ from assets.models import Site
 from fieldservice.errors import Invalid
 from tickets.event_times import move_time
 from tickets.lifecycle import (
+    MoveContext,
     check_transition,
     lock_at_version,
     plain_move,
@@ -36,14 +37,7 @@ Status = WorkOrder.Status
 
 @transaction.atomic
 def work_order_start_travel(
-    *,
-    work_order: WorkOrder,
-    by: User | None,
-    version: int | None,
-    at: dt.datetime | None = None,
-    location: Point | None = None,
-    idempotency_key: str | None = None,
-    clock_skew: dt.timedelta | None = None,
+    *, work_order: WorkOrder, by: User | None, version: int | None, **context: Unpack[MoveContext]
 ) -> WorkOrder:
     """The technician sets off for the site."""
     return plain_move(
@@ -52,10 +46,7 @@ def work_order_start_travel(
         sources=(Status.DISPATCHED,),
         by=by,
         version=version,
-        at=at,
-        location=location,
-        idempotency_key=idempotency_key,
-        clock_skew=clock_skew,
+        **context,
     )
 
 
@@ -106,14 +97,7 @@ def work_order_arrive(
 
 @transaction.atomic
 def work_order_start_work(
-    *,
-    work_order: WorkOrder,
-    by: User | None,
-    version: int | None,
-    at: dt.datetime | None = None,
-    location: Point | None = None,
-    idempotency_key: str | None = None,
-    clock_skew: dt.timedelta | None = None,
+    *, work_order: WorkOrder, by: User | None, version: int | None, **context: Unpack[MoveContext]
 ) -> WorkOrder:
     """The technician starts the work on site: `actual_start` is stamped the first time."""
     return plain_move(
@@ -122,11 +106,8 @@ def work_order_start_work(
         sources=(Status.ON_SITE,),
         by=by,
         version=version,
-        at=at,
-        location=location,
-        idempotency_key=idempotency_key,
-        clock_skew=clock_skew,
         stamp=("actual_start",),
+        **context,
     )
 
 
