@@ -146,8 +146,8 @@ class EquipmentAdmin(AccountScopedAdmin, admin.ModelAdmin):
 
 @admin.register(MeterReading)
 class MeterReadingAdmin(ShownNotEdited, AccountScopedAdmin, admin.ModelAdmin):
-    """Readings come from the technician app (tickets.records.meter_reading_record, which
-    refuses a meter running backwards, flags an implausible jump and updates the unit's
+    """Readings come from the technician app (tickets.records.meter_readings.meter_reading_record,
+    which refuses a meter running backwards, flags an implausible jump and updates the unit's
     daily usage, hence its next preventive visit) and from imports: shown, never edited."""
 
     account_path = "equipment__site__account"

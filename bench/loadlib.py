@@ -352,7 +352,7 @@ def crowd(people: Sequence[Callable[[], object]], *, deadline: float, grace: flo
 
 
 def _signature_png() -> bytes:
-    """A small real PNG: the server decodes a signature (tickets/records.py)."""
+    """A small real PNG: the server decodes a signature (tickets/records/images.py)."""
     image = Image.new("L", (300, 100), 255)
     ImageDraw.Draw(image).line([(20, 70), (120, 30), (280, 60)], fill=0, width=3)
     out = io.BytesIO()

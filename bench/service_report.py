@@ -43,8 +43,9 @@ from PIL import Image  # noqa: E402
 from assets.models import Account, Contact, Equipment, EquipmentModel, Site  # noqa: E402
 from contracts.models import ContractSLATerm, CoveredEquipment, ServiceContract  # noqa: E402
 from fieldservice import clock, roles  # noqa: E402
-from tickets import creation, lifecycle, records, site_visit  # noqa: E402
+from tickets import creation, lifecycle, site_visit  # noqa: E402
 from tickets.models import Attachment, ChecklistItem, PartUsage, Signature, WorkOrder  # noqa: E402
+from tickets.records import files  # noqa: E402
 
 CHECKS = [
     ("Inlet filter condition 进气滤芯状态", "pass_fail", ""),
@@ -182,7 +183,7 @@ def build_completed_work_order(stored: list[str], *, raw_photos: bool = False) -
             )
         else:
             upload = SimpleUploadedFile(f"IMG_{n:04d}.JPG", data, content_type="image/jpeg")
-            name = records.attachment_add(
+            name = files.attachment_add(
                 work_order=job, upload=upload, caption=f"照片 {n + 1}", by=technician, at=taken
             ).file.name
         stored.append(name)
@@ -192,7 +193,7 @@ def build_completed_work_order(stored: list[str], *, raw_photos: bool = False) -
             work_order=job, image=signature, signer_name="李娜", signed_at=now + dt.timedelta(minutes=175)
         )
     else:
-        signature = records.signature_capture(
+        signature = files.signature_capture(
             work_order=job,
             png=_signature(),
             signer_name="李娜",

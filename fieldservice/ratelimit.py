@@ -20,8 +20,9 @@ user and exempt from the last two: an attacker on the internet can slow down gue
 admin's account, never lock the admin out of their usual office or home.
 
 Names are counted as Django's login form matches them (NFKC, so `ｔｅｃｈ４０` is `tech40`), and
-case-folded. The client address is what `client_ip` says: a proxy's X-Real-IP is believed
-only when the request comes from one of TRUSTED_PROXIES.
+case-folded (fieldservice.login_counters). The client address is what `client_ip` says
+(fieldservice.client_address): a proxy's X-Real-IP is believed only when the request comes
+from one of TRUSTED_PROXIES.
 
 Concurrent attempts cannot slip through together: each attempt is counted *before* the
 password is checked (an atomic INCR, whose result is the attempt's own number), and the
@@ -32,22 +33,17 @@ holds a user name's turn, and checks the wait only once it holds it.
 
 A lockout of a real user (the pair limit reached, or the waits starting) is written to the
 audit trail and mailed to the admins, at most once per user per window. Counters live in
-Redis: while it is unreachable they are not kept and nothing is refused (fieldservice.cache).
+Redis (fieldservice.login_counters): while it is unreachable they are not kept and nothing is
+refused (fieldservice.cache).
 """
 
 from __future__ import annotations
 
 import enum
 import functools
-import hashlib
-import ipaddress
 import logging
 import math
-import unicodedata
-from collections.abc import Mapping
-from dataclasses import astuple, dataclass
 from types import TracebackType
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -60,8 +56,8 @@ from django.utils.translation import gettext as _
 
 from fieldservice import clock, roles
 from fieldservice.audit import Action, Source, audit_record
-from fieldservice.cache import UNAVAILABLE
 from fieldservice.errors import DomainError
+from fieldservice.login_counters import counter_add, keys_for, login_name, seconds_left
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +73,6 @@ MAX_DOUBLINGS = 30
 LOCKOUT_FIELD = "login_lockout"
 FAILURES_FIELD = "failed_logins"
 ADDRESS_FIELD = "client_address"
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Throttle(enum.StrEnum):
@@ -103,130 +96,6 @@ class LoginRefused(DomainError):
         )
         self.throttle = throttle
         self.retry_after = retry_after
-
-
-# --- names and addresses -----------------------------------------------------------------------------
-
-
-def login_name(username: str) -> str:
-    """The user name as the limiter counts it: as Django's login form reads it (stripped,
-    NFKC, which makes full-width `ｔｅｃｈ４０` plain `tech40`), then case-folded, so that every
-    spelling that could reach one account is one name."""
-    typed = unicodedata.normalize("NFKC", username.strip())
-    return unicodedata.normalize("NFKC", typed.casefold()).strip()
-
-
-def _address(text: str) -> Address | None:
-    try:
-        found = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
-        return found.ipv4_mapped  # ::ffff:127.0.0.1 from a dual-stack socket is 127.0.0.1
-    return found
-
-
-@functools.lru_cache(maxsize=8)
-def _networks(configured: tuple[str, ...]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(value, strict=False) for value in configured)
-
-
-def _trusted(address: Address) -> bool:
-    return any(
-        address.version == network.version and address in network
-        for network in _networks(tuple(settings.TRUSTED_PROXIES))
-    )
-
-
-def client_ip(meta: Mapping[str, Any]) -> str:
-    """The caller's address. From a trusted proxy (TRUSTED_PROXIES: nginx), the client it
-    names: its X-Real-IP, or else the nearest address in X-Forwarded-For that is not itself a
-    trusted proxy. From anywhere else, the peer's own address, whatever headers it sent: a
-    client cannot choose the address it is counted under."""
-    peer = _address(str(meta.get("REMOTE_ADDR", "")))
-    if peer is None:
-        return "unknown"
-    if not _trusted(peer):
-        return str(peer)
-    real = _address(str(meta.get("HTTP_X_REAL_IP", "")))
-    if real is not None:
-        return str(real)
-    # Each proxy appends the address it received from; read from the right, past our own.
-    for hop in reversed(str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",")):
-        address = _address(hop)
-        if address is None:
-            break  # not an address: nothing left of it can be believed
-        if not _trusted(address):
-            return str(address)
-    return str(peer)
-
-
-# --- the counters --------------------------------------------------------------------------------------
-
-
-def _digest(text: str) -> str:
-    # A user name is whatever the caller typed, and cache keys must be plain ASCII.
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class _Keys:
-    pair: str  # failures of this name from this address (fixed window)
-    address: str  # failures from this address, any name (fixed window)
-    account: str  # attempts at this name from unknown addresses (forgotten a window after the last)
-    next_try: str  # when the next attempt at this name may be made (the business clock's timestamp)
-    turn: str  # the attempt that holds this name's turn
-    known: str  # this name has logged in from this address
-    mailed: str  # the admins were told about this name in this window
-
-
-def _keys_for(name: str, address: str) -> _Keys:
-    user, place = _digest(name), _digest(address)
-    return _Keys(
-        pair=f"login:pair:{user}:{place}",
-        address=f"login:address:{place}",
-        account=f"login:account:{user}",
-        next_try=f"login:next-try:{user}",
-        turn=f"login:turn:{user}",
-        known=f"login:known:{user}:{place}",
-        mailed=f"login:mailed:{user}",
-    )
-
-
-def _keys(username: str, client_ip: str) -> list[str]:
-    """Every key an attempt by this name from this address touches (tests clear them)."""
-    return list(astuple(_keys_for(login_name(username), client_ip)))
-
-
-def _redis() -> Any:
-    # The raw client, for what Django's cache API cannot say in one atomic step: "add to this
-    # counter and, if it is new, start its window". (Its incr() can even recreate a counter
-    # that expired meanwhile without any expiry, which would then never end.)
-    return cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-
-
-def _add(key: str, amount: int) -> int | None:
-    """Add `amount` to a counter and return its new value; a new counter expires a window
-    after it starts (EXPIRE NX: a running one keeps its end). None while Redis is down."""
-    name = cache.make_and_validate_key(key)
-    try:
-        pipeline = _redis().pipeline(transaction=True)
-        pipeline.incrby(name, amount)
-        pipeline.expire(name, settings.LOGIN_FAILURE_WINDOW_SECONDS, nx=True)
-        value, _expiry_set = pipeline.execute()
-    except UNAVAILABLE as error:
-        logger.warning("Cache unavailable, login counter %s not kept: %s", key, error)
-        return None
-    return int(value)
-
-
-def _seconds_left(key: str) -> int:
-    """Until the counter's window ends (the whole window if Redis cannot say)."""
-    try:
-        left = int(_redis().ttl(cache.make_and_validate_key(key)))
-    except UNAVAILABLE:
-        left = -1
-    return left if left > 0 else settings.LOGIN_FAILURE_WINDOW_SECONDS
 
 
 def account_delay(failures: int) -> int:
@@ -264,7 +133,7 @@ class LoginAttempt:
         self.name = login_name(username)
         self.address = address
         self.source = source
-        self.keys = _keys_for(self.name, address)
+        self.keys = keys_for(self.name, address)
         self.known = False
         self._counted: dict[str, int] = {}
         self._holds_turn = False
@@ -278,10 +147,10 @@ class LoginAttempt:
         self.known = cache.get(keys.known) is not None
         try:
             if self._count(keys.pair) > settings.LOGIN_MAX_FAILURES:
-                raise self._refused(Throttle.USER_AT_ADDRESS, _seconds_left(keys.pair))
+                raise self._refused(Throttle.USER_AT_ADDRESS, seconds_left(keys.pair))
             if not self.known:
                 if self._count(keys.address) > settings.LOGIN_ADDRESS_MAX_FAILURES:
-                    raise self._refused(Throttle.ADDRESS, _seconds_left(keys.address))
+                    raise self._refused(Throttle.ADDRESS, seconds_left(keys.address))
                 if self._count(keys.account) > settings.LOGIN_ACCOUNT_FREE_FAILURES:
                     self._take_turn()
         except LoginRefused:
@@ -300,7 +169,7 @@ class LoginAttempt:
     # --- entering ---
 
     def _count(self, key: str) -> int:
-        value = _add(key, 1)
+        value = counter_add(key, 1)
         if value is None:
             return 0
         self._counted[key] = value
@@ -321,7 +190,7 @@ class LoginAttempt:
 
     def _give_back(self) -> None:
         for key in self._counted:
-            _add(key, -1)
+            counter_add(key, -1)
         self._counted.clear()
         self._release_turn()
 
@@ -336,7 +205,7 @@ class LoginAttempt:
         keys = self.keys
         cache.delete(keys.pair)
         if keys.address in self._counted:
-            _add(keys.address, -1)
+            counter_add(keys.address, -1)
         if not self.known:
             # The user's own typos from a new place end here. From a known address they do not
             # reset the name's waits: those failures were probably not theirs.

@@ -353,7 +353,7 @@ PM_USAGE_WINDOW_DAYS = 90
 # Photo and document attachments: accepted types (checked against the file's first bytes).
 ATTACHMENT_CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "application/pdf"]
 MAX_SIGNATURE_BYTES = env_int("MAX_SIGNATURE_BYTES", 512 * 1024, minimum=1)
-# Images are decoded when they arrive (tickets/records.py): one with more pixels than this is
+# Images are decoded when they arrive (tickets/records/images.py): one with more pixels than this is
 # refused (an 8000 x 8000 PNG of 248 kB took 750 MB to decode), and Pillow refuses twice this
 # anywhere in the process. 50 MP keeps a 48-MP phone's full-size photo.
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000, minimum=1)

@@ -24,7 +24,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
 
-from fieldservice import ratelimit, roles
+from fieldservice import client_address, ratelimit, roles
 from fieldservice.audit import Source
 
 View = Callable[..., HttpResponse]
@@ -76,7 +76,7 @@ class RateLimitedLogin(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         username = str(self.data.get("username", ""))
-        address = ratelimit.client_ip(self.request.META if self.request is not None else {})
+        address = client_address.client_ip(self.request.META if self.request is not None else {})
         try:
             with ratelimit.login_attempt(username=username, address=address, source=self.door) as attempt:
                 # A ValidationError (a wrong password, an inactive or, here, non-staff user)

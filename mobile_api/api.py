@@ -17,7 +17,7 @@ from ninja import File, Form, Header, NinjaAPI, Query, Status
 from ninja.files import UploadedFile
 from pydantic import Field, StringConstraints, TypeAdapter
 
-from fieldservice import clock, ratelimit, roles
+from fieldservice import client_address, clock, ratelimit, roles
 from fieldservice.api_common import ErrorOut, api_docs, install_error_handlers
 from fieldservice.audit import Source
 from fieldservice.errors import DomainError, Invalid
@@ -29,7 +29,7 @@ from mobile_api import schemas, selectors, services, sync
 from mobile_api.auth import MobileTokenAuth, TechnicianRequest
 from mobile_api.idempotency import HEADER, OPENAPI_PARAMETER, run_once
 from mobile_api.serializers import job_dict
-from tickets import records
+from tickets.records import files
 from tickets.reports import service_report_ensure
 
 api = NinjaAPI(
@@ -85,7 +85,7 @@ def _once(request: TechnicianRequest, handler: Any) -> Status:
 @api.post("/auth/token", auth=None, response={200: schemas.TokenOut, **ERRORS}, tags=["auth"])
 def issue_token(request: HttpRequest, payload: schemas.TokenIn) -> dict[str, Any]:
     """Exchange a technician's user name and password for a bearer token."""
-    address = ratelimit.client_ip(request.META)
+    address = client_address.client_ip(request.META)
     try:
         with ratelimit.login_attempt(
             username=payload.username, address=address, source=Source.API
@@ -303,7 +303,7 @@ def upload_photo(
     return _record(
         request,
         job_id,
-        lambda job: records.attachment_add(
+        lambda job: files.attachment_add(
             work_order=job, upload=file, caption=caption, by=request.auth, at=taken, clock_skew=skew
         ),
     )

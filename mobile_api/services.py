@@ -34,9 +34,10 @@ from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid, NotFound
 from mobile_api import schemas, selectors, steps
 from mobile_api.serializers import job_dict
-from tickets import event_times, moves, records
+from tickets import event_times, moves
 from tickets.events import event_record
 from tickets.models import WorkOrder, WorkOrderEvent
+from tickets.records import checklists, files, meter_readings, parts_used
 
 Status = WorkOrder.Status
 
@@ -233,18 +234,18 @@ def records_apply(
     skew: dt.timedelta | None = None,
 ) -> None:
     """The on-site records the app sends, one service call each. A part carries no price:
-    the phone never sets one (tickets.records.part_record)."""
+    the phone never sets one (tickets.records.parts_used.part_record)."""
     for answer in checklist:
-        records.checklist_answer(work_order=job, by=user, at=at, clock_skew=skew, **answer.dict())
+        checklists.checklist_answer(work_order=job, by=user, at=at, clock_skew=skew, **answer.dict())
     for part in parts:
-        records.part_record(work_order=job, by=user, at=at, clock_skew=skew, **part.dict())
+        parts_used.part_record(work_order=job, by=user, at=at, clock_skew=skew, **part.dict())
     if meter is not None:
-        records.meter_reading_record(
+        meter_readings.meter_reading_record(
             work_order=job, kind=meter.kind, value=meter.value, by=user, at=at, clock_skew=skew
         )
     if signature is not None:
         png = decode_png(signature.png_base64)
-        records.signature_capture(
+        files.signature_capture(
             work_order=job, png=png, signer_name=signature.signer_name, by=user, at=at, clock_skew=skew
         )
 

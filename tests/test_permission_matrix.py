@@ -66,8 +66,9 @@ from scheduling.models import Absence, Assignment, PreferredTechnician, Schedule
 from tests import factories
 from tests.conftest import own_cache_keys
 from tests.mobile_api.conftest import ADVANCE, PATH_TO, PNG
-from tickets import creation, lifecycle, records, site_visit
+from tickets import creation, lifecycle, site_visit
 from tickets.models import ServiceReport, Survey, WorkOrder
+from tickets.records import files, parts_used
 from tickets.survey import survey_token_for
 
 pytestmark = pytest.mark.django_db
@@ -652,11 +653,11 @@ def world() -> World:
         )
         preferred = PreferredTechnician.objects.create(account=account, technician_id=technicians["tech_a"])
         job = _job(technician=technician, site=site, status=WorkOrder.Status.IN_PROGRESS, by=dispatcher)
-        attachment = records.attachment_add(
+        attachment = files.attachment_add(
             work_order=job, upload=SimpleUploadedFile("p.png", PNG, content_type="image/png"), by=technician
         )
-        signature = records.signature_capture(work_order=job, png=PNG, signer_name="王伟", by=technician)
-        records.part_record(
+        signature = files.signature_capture(work_order=job, png=PNG, signer_name="王伟", by=technician)
+        parts_used.part_record(
             work_order=job, part_number="F-1", quantity=Decimal(1), unit_cost=Decimal(5), by=technician
         )
         done = _job(

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 
-from fieldservice import ratelimit
+from fieldservice import login_counters
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ ADDRESS = "10.9.9.9"
 @pytest.fixture(autouse=True)
 def _fresh_login_counters() -> None:
     """Counters live in the real Redis and outlast a test: start each test from zero."""
-    cache.delete_many(ratelimit._keys("dispatcher", ADDRESS) + ratelimit._keys("manager", ADDRESS))
+    cache.delete_many(login_counters._keys("dispatcher", ADDRESS) + login_counters._keys("manager", ADDRESS))
 
 
 def test_login_lands_each_role_on_its_page(dispatcher: User, account_manager: User) -> None:

@@ -18,8 +18,9 @@ from fieldservice.auth import AuthedRequest
 from fieldservice.errors import Forbidden, Invalid, NotFound
 from fieldservice.pagination import LimitOffset
 from fieldservice.ranges import ShortText
-from tickets import creation, moves, records, schemas, selectors
+from tickets import creation, moves, schemas, selectors
 from tickets.models import Attachment, WorkOrder
+from tickets.records import files
 
 router = Router()
 WorkOrderStatus = WorkOrder.Status
@@ -153,7 +154,7 @@ def upload_attachment(
     """Add a photo (JPEG, PNG, WebP) or PDF while the job is on site; over the size limit → 413."""
     work_order = selectors.work_order_get(user=request.auth, work_order_id=work_order_id)
     _require_planner(request.auth)
-    attachment = records.attachment_add(work_order=work_order, upload=file, caption=caption, by=request.auth)
+    attachment = files.attachment_add(work_order=work_order, upload=file, caption=caption, by=request.auth)
     return Status(201, attachment)
 
 

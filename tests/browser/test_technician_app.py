@@ -487,7 +487,7 @@ def test_an_action_the_server_keeps_failing_on_is_set_aside_and_the_queue_goes_o
 
     # The server errs on one photo (a bug it has with it) and takes everything else.
     with mock.patch(
-        "tickets.records.attachment_add", side_effect=RuntimeError("a bug with this photo")
+        "tickets.records.files.attachment_add", side_effect=RuntimeError("a bug with this photo")
     ) as failing:
         page.get_by_label("Caption").fill("Seal after cleaning")
         page.locator("#photo-file").set_input_files(

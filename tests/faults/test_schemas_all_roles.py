@@ -73,8 +73,9 @@ from scheduling.models import ScheduleRun
 from tests import factories
 from tests.conftest import own_cache_keys
 from tests.mobile_api.conftest import PNG
-from tickets import creation, lifecycle, records, site_visit
+from tickets import creation, lifecycle, site_visit
 from tickets.models import ServiceReport, WorkOrder
+from tickets.records import files
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 HOST = {"Host": "localhost"}
@@ -228,7 +229,7 @@ def callers(db: None) -> Callers:
         site_visit.work_order_arrive,
     ):
         job = move(work_order=job, by=technician, version=job.version)
-    attachment = records.attachment_add(work_order=job, upload=_upload("p.png", PNG), by=technician)
+    attachment = files.attachment_add(work_order=job, upload=_upload("p.png", PNG), by=technician)
     ServiceReport.objects.create(
         work_order=WorkOrder.objects.get(pk=job.pk),
         pdf=default_storage.save("reports/r.pdf", ContentFile(PDF)),

@@ -23,8 +23,9 @@ from mobile_api.api import MAX_RANGE_DAYS
 from scheduling.models import Technician
 from tests import factories
 from tests.mobile_api.conftest import API, PNG, App, JobMaker
-from tickets import creation, records, site_visit
+from tickets import creation, site_visit
 from tickets.models import WorkOrder, WorkOrderEvent
+from tickets.records import files, parts_used
 from tickets.reports import service_report_create
 
 pytestmark = pytest.mark.django_db
@@ -123,11 +124,11 @@ def _busy_job(technician: User, make_job: JobMaker, start: dt.datetime) -> WorkO
         contract=True,
         checklist=[{"label": "Pressure"}, {"label": "Noise"}],
     )
-    records.part_record(
+    parts_used.part_record(
         work_order=job, part_number="SEAL-1", quantity=Decimal(1), unit_cost=Decimal(2), by=technician
     )
     photo = SimpleUploadedFile("a.png", PNG, content_type="image/png")
-    records.attachment_add(work_order=job, upload=photo, by=technician)
+    files.attachment_add(work_order=job, upload=photo, by=technician)
     assert job.equipment is not None
     for days_ago, kind in ((30, "operating_hours"), (1, "operating_hours"), (1, "cycles")):
         _reading(job, kind, value=Decimal(1000 - days_ago), days_ago=days_ago)

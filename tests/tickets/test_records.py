@@ -23,8 +23,9 @@ from assets.models import MeterReading
 from fieldservice.errors import Conflict, Invalid, TooLarge
 from tests import factories
 from tests.clock_pin import clock_at
-from tickets import creation, lifecycle, records, site_visit
+from tickets import creation, lifecycle, site_visit
 from tickets.models import Attachment, Signature, WorkOrder, WorkOrderEvent
+from tickets.records import checklists, files, meter_readings, parts_used
 
 pytestmark = pytest.mark.django_db
 
@@ -92,14 +93,14 @@ def on_site(technician: User, *, checklist: list[dict[str, Any]] = CHECKS) -> Wo
 def test_checklist_answers_by_kind(tech_a: User) -> None:
     job = on_site(tech_a)
     with pytest.raises(Invalid, match="needs a result"):
-        records.checklist_answer(work_order=job, position=1, by=tech_a, result="maybe")
+        checklists.checklist_answer(work_order=job, position=1, by=tech_a, result="maybe")
     with pytest.raises(Invalid, match="needs a value in bar"):
-        records.checklist_answer(work_order=job, position=2, by=tech_a)
+        checklists.checklist_answer(work_order=job, position=2, by=tech_a)
     with pytest.raises(Invalid) as unknown:
-        records.checklist_answer(work_order=job, position=9, by=tech_a, result="pass")
+        checklists.checklist_answer(work_order=job, position=9, by=tech_a, result="pass")
     assert unknown.value.code == "unknown_checklist_item"
-    records.checklist_answer(work_order=job, position=1, by=tech_a, result="pass")
-    item = records.checklist_answer(work_order=job, position=2, by=tech_a, value=Decimal("7.5"))
+    checklists.checklist_answer(work_order=job, position=1, by=tech_a, result="pass")
+    item = checklists.checklist_answer(work_order=job, position=2, by=tech_a, value=Decimal("7.5"))
     assert item.value == Decimal("7.5") and item.answered_by == tech_a
     assert job.events.filter(type="checklist_answered").count() == 2
 
@@ -111,8 +112,8 @@ def test_required_items_block_completion_until_answered(tech_a: User) -> None:
         site_visit.work_order_complete(work_order=job, by=tech_a, version=job.version, resolution="Done")
     missing = {entry["field"] for entry in refused.value.details["missing"]}
     assert missing == {"checklist[1]", "checklist[2]"}  # the notes are optional
-    records.checklist_answer(work_order=job, position=1, by=tech_a, result="fail")
-    records.checklist_answer(work_order=job, position=2, by=tech_a, result="na")
+    checklists.checklist_answer(work_order=job, position=1, by=tech_a, result="fail")
+    checklists.checklist_answer(work_order=job, position=2, by=tech_a, result="na")
     done = site_visit.work_order_complete(work_order=job, by=tech_a, version=job.version, resolution="Done")
     assert done.status == "completed"
 
@@ -120,10 +121,10 @@ def test_required_items_block_completion_until_answered(tech_a: User) -> None:
 def test_parts_are_positive_and_decimal(tech_a: User) -> None:
     job = on_site(tech_a)
     with pytest.raises(Invalid):
-        records.part_record(
+        parts_used.part_record(
             work_order=job, part_number="F-1", quantity=Decimal(0), unit_cost=Decimal(1), by=tech_a
         )
-    part = records.part_record(
+    part = parts_used.part_record(
         work_order=job,
         part_number="2901-0339-00",
         description="Oil filter",
@@ -140,18 +141,18 @@ def test_records_only_while_on_site(tech_a: User) -> None:
         site=factories.site(), kind="corrective", title="x", by=None, checklist=CHECKS
     )
     with pytest.raises(Conflict) as refused:
-        records.checklist_answer(work_order=job, position=1, by=tech_a, result="pass")
+        checklists.checklist_answer(work_order=job, position=1, by=tech_a, result="pass")
     assert refused.value.code == "not_on_site"
 
 
 def test_attachment_type_is_judged_by_content(tech_a: User) -> None:
     job = on_site(tech_a)
-    photo = records.attachment_add(work_order=job, upload=SimpleUploadedFile("a.jpg", JPEG), by=tech_a)
+    photo = files.attachment_add(work_order=job, upload=SimpleUploadedFile("a.jpg", JPEG), by=tech_a)
     assert (photo.content_type, photo.kind) == ("image/jpeg", "photo")
     assert photo.size_bytes == photo.file.size
     with pytest.raises(Invalid) as refused:
         disguised = SimpleUploadedFile("evil.jpg", b"#!/bin/sh\nrm -rf /\n", content_type="image/jpeg")
-        records.attachment_add(work_order=job, upload=disguised, by=tech_a)
+        files.attachment_add(work_order=job, upload=disguised, by=tech_a)
     assert refused.value.code == "unsupported_type"
 
 
@@ -181,20 +182,20 @@ def test_attachment_over_the_limit_is_413_through_the_api(
 def test_signature_is_a_png_with_a_name_once(tech_a: User) -> None:
     job = on_site(tech_a)
     with pytest.raises(Invalid, match="PNG"):
-        records.signature_capture(work_order=job, png=JPEG, signer_name="李娜", by=tech_a)
+        files.signature_capture(work_order=job, png=JPEG, signer_name="李娜", by=tech_a)
     with pytest.raises(Invalid, match="name"):
-        records.signature_capture(work_order=job, png=PNG, signer_name=" ", by=tech_a)
-    signature = records.signature_capture(work_order=job, png=PNG, signer_name="李娜", by=tech_a)
+        files.signature_capture(work_order=job, png=PNG, signer_name=" ", by=tech_a)
+    signature = files.signature_capture(work_order=job, png=PNG, signer_name="李娜", by=tech_a)
     with Image.open(signature.image) as stored:
         assert (stored.format, stored.size) == ("PNG", (40, 20))
     with pytest.raises(Conflict):
-        records.signature_capture(work_order=job, png=PNG, signer_name="李娜", by=tech_a)
+        files.signature_capture(work_order=job, png=PNG, signer_name="李娜", by=tech_a)
 
 
 def test_signature_over_the_limit(tech_a: User, settings: Any) -> None:
     settings.MAX_SIGNATURE_BYTES = 10
     with pytest.raises(TooLarge):
-        records.signature_capture(work_order=on_site(tech_a), png=PNG, signer_name="李娜", by=tech_a)
+        files.signature_capture(work_order=on_site(tech_a), png=PNG, signer_name="李娜", by=tech_a)
 
 
 def test_meter_reading_goes_up_and_refreshes_usage(tech_a: User) -> None:
@@ -204,11 +205,11 @@ def test_meter_reading_goes_up_and_refreshes_usage(tech_a: User) -> None:
         equipment=job.equipment, kind="operating_hours", value=1000, read_at=START - dt.timedelta(days=10)
     )
     with pytest.raises(Invalid) as refused:
-        records.meter_reading_record(
+        meter_readings.meter_reading_record(
             work_order=job, kind="operating_hours", value=Decimal(900), by=tech_a, at=START
         )
     assert refused.value.code == "meter_went_down"
-    records.meter_reading_record(
+    meter_readings.meter_reading_record(
         work_order=job, kind="operating_hours", value=Decimal(1200), by=tech_a, at=START
     )
     job.equipment.refresh_from_db()
@@ -228,12 +229,12 @@ def test_a_late_reading_may_not_exceed_the_one_taken_after_it(tech_a: User) -> N
         equipment=job.equipment, kind="operating_hours", value=1100, read_at=START + dt.timedelta(hours=2)
     )
     with pytest.raises(Invalid) as refused:
-        records.meter_reading_record(
+        meter_readings.meter_reading_record(
             work_order=job, kind="operating_hours", value=Decimal(1150), by=tech_a, at=START
         )
     assert refused.value.code == "meter_above_later_reading"
     assert refused.value.details["next"]["value"] == 1100
-    records.meter_reading_record(
+    meter_readings.meter_reading_record(
         work_order=job, kind="operating_hours", value=Decimal(1050), by=tech_a, at=START
     )
     assert MeterReading.objects.filter(equipment=job.equipment).count() == 3
@@ -246,10 +247,10 @@ def test_a_reading_too_soon_to_average_keeps_the_average(tech_a: User) -> None:
     assert job.equipment is not None
     job.equipment.average_daily_usage = Decimal("8.00")
     job.equipment.save()
-    records.meter_reading_record(
+    meter_readings.meter_reading_record(
         work_order=job, kind="operating_hours", value=Decimal(1), by=tech_a, at=START
     )
-    records.meter_reading_record(
+    meter_readings.meter_reading_record(
         work_order=job,
         kind="operating_hours",
         value=Decimal(2),
@@ -274,7 +275,10 @@ def test_a_meter_jump_beyond_what_the_machine_could_run_is_held_not_the_new_base
         equipment=job.equipment, kind="operating_hours", value=1000, read_at=START - dt.timedelta(days=10)
     )
     typo = Decimal("123456789012.99")
-    assert records.meter_reading_record(work_order=job, kind="operating_hours", value=typo, by=tech_a) is None
+    assert (
+        meter_readings.meter_reading_record(work_order=job, kind="operating_hours", value=typo, by=tech_a)
+        is None
+    )
     held = WorkOrderEvent.objects.get(work_order=job, type="meter_read")
     assert (held.flagged, held.flag_reason) == (True, WorkOrderEvent.FlagReason.METER_JUMP)
     assert held.payload["value"] == str(typo) and held.payload["held"] is True
@@ -282,7 +286,7 @@ def test_a_meter_jump_beyond_what_the_machine_could_run_is_held_not_the_new_base
     assert Decimal(held.payload["most"]) == Decimal("1264.00")
     assert list(MeterReading.objects.filter(equipment=job.equipment)) == [last]
 
-    reading = records.meter_reading_record(
+    reading = meter_readings.meter_reading_record(
         work_order=job,
         kind="operating_hours",
         value=Decimal(1200),
@@ -298,10 +302,14 @@ def test_a_first_reading_is_judged_against_the_hours_since_installation(tech_a: 
     job.equipment.install_date = START.date() - dt.timedelta(days=10)
     job.equipment.save()
     assert (
-        records.meter_reading_record(work_order=job, kind="operating_hours", value=Decimal(300), by=tech_a)
+        meter_readings.meter_reading_record(
+            work_order=job, kind="operating_hours", value=Decimal(300), by=tech_a
+        )
         is None
     )
-    assert records.meter_reading_record(work_order=job, kind="operating_hours", value=Decimal(200), by=tech_a)
+    assert meter_readings.meter_reading_record(
+        work_order=job, kind="operating_hours", value=Decimal(200), by=tech_a
+    )
 
 
 def test_a_first_reading_of_a_machine_without_an_install_date_is_judged_too(tech_a: User) -> None:
@@ -312,11 +320,14 @@ def test_a_first_reading_of_a_machine_without_an_install_date_is_judged_too(tech
     job.equipment.install_date = None
     job.equipment.save()
     typo = Decimal("123456789012.99")
-    assert records.meter_reading_record(work_order=job, kind="operating_hours", value=typo, by=tech_a) is None
+    assert (
+        meter_readings.meter_reading_record(work_order=job, kind="operating_hours", value=typo, by=tech_a)
+        is None
+    )
     held = WorkOrderEvent.objects.get(work_order=job, type="meter_read")
     assert held.flag_reason == WorkOrderEvent.FlagReason.METER_JUMP
     old_machine = Decimal(30 * 365 * 8)  # thirty years of one shift a day
-    assert records.meter_reading_record(
+    assert meter_readings.meter_reading_record(
         work_order=job, kind="operating_hours", value=old_machine, by=tech_a, at=START + dt.timedelta(hours=1)
     )
 
@@ -328,21 +339,21 @@ def test_cycles_run_faster_than_hours(tech_a: User, settings: Any) -> None:
         equipment=job.equipment, kind="cycles", value=0, read_at=START - dt.timedelta(days=1)
     )
     fast = Decimal(settings.METER_MAX_RATE_PER_HOUR["cycles"] * 40)
-    assert records.meter_reading_record(work_order=job, kind="cycles", value=fast, by=tech_a)
+    assert meter_readings.meter_reading_record(work_order=job, kind="cycles", value=fast, by=tech_a)
 
 
 def test_a_part_without_a_price_is_unpriced_and_the_office_may_price_it(tech_a: User) -> None:
     """The technician app sends no price (it set 9,999,999,999.99 once, and it became the total
     on the customer's PDF); the office may, within the range of a price."""
     job = on_site(tech_a)
-    part = records.part_record(work_order=job, part_number="F-1", quantity=Decimal(1), by=tech_a)
+    part = parts_used.part_record(work_order=job, part_number="F-1", quantity=Decimal(1), by=tech_a)
     assert part.unit_cost is None
-    priced = records.part_record(
+    priced = parts_used.part_record(
         work_order=job, part_number="F-2", quantity=Decimal(1), unit_cost=Decimal("12.50"), by=None
     )
     assert priced.unit_cost == Decimal("12.50")
     with pytest.raises(Invalid) as refused:
-        records.part_record(
+        parts_used.part_record(
             work_order=job,
             part_number="F-3",
             quantity=Decimal(1),
@@ -358,12 +369,12 @@ def test_a_part_without_a_price_is_unpriced_and_the_office_may_price_it(tech_a: 
 def test_a_record_may_not_precede_the_arrival(tech_a: User) -> None:
     job = on_site(tech_a)
     with pytest.raises(Invalid) as refused:
-        records.checklist_answer(
+        checklists.checklist_answer(
             work_order=job, position=1, by=tech_a, result="pass", at=START - dt.timedelta(days=29)
         )
     assert refused.value.code == "event_out_of_order"
     with pytest.raises(Invalid) as backdated:
-        records.meter_reading_record(
+        meter_readings.meter_reading_record(
             work_order=job,
             kind="operating_hours",
             value=Decimal(5),
@@ -376,7 +387,7 @@ def test_a_record_may_not_precede_the_arrival(tech_a: User) -> None:
 
 def test_a_record_from_a_phone_with_a_wrong_clock_is_stamped_with_ours_and_flagged(tech_a: User) -> None:
     job = on_site(tech_a)
-    item = records.checklist_answer(
+    item = checklists.checklist_answer(
         work_order=job,
         position=1,
         by=tech_a,
@@ -407,7 +418,7 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded_and_nothing_is_kep
     bomb = image(fmt, (8000, 8000), mode="1" if fmt == "PNG" else "RGB")
     assert len(bomb) < 300_000
     with pytest.raises(Invalid) as refused:
-        records.attachment_add(work_order=job, upload=SimpleUploadedFile("bomb.png", bomb), by=tech_a)
+        files.attachment_add(work_order=job, upload=SimpleUploadedFile("bomb.png", bomb), by=tech_a)
     assert refused.value.code == "too_many_pixels"
     assert not Attachment.objects.filter(work_order=job).exists()
     assert files_kept(media_root) == []
@@ -417,7 +428,7 @@ def test_a_damaged_image_is_refused(tech_a: User, media_root: Path) -> None:
     job = on_site(tech_a)
     cut = JPEG[: len(JPEG) // 2]
     with pytest.raises(Invalid) as refused:
-        records.attachment_add(work_order=job, upload=SimpleUploadedFile("cut.jpg", cut), by=tech_a)
+        files.attachment_add(work_order=job, upload=SimpleUploadedFile("cut.jpg", cut), by=tech_a)
     assert refused.value.code == "unreadable_image"
     assert files_kept(media_root) == []
 
@@ -436,9 +447,7 @@ def test_a_photo_is_stored_upright_bounded_and_with_its_capture_time_only(
     exif.get_ifd(0x8825)[0x0002] = (31.0, 19.0, 12.0)  # GPS latitude
     photo = image("JPEG", (4032, 3024), exif=exif)
 
-    stored = records.attachment_add(
-        work_order=job, upload=SimpleUploadedFile("IMG_0001.JPG", photo), by=tech_a
-    )
+    stored = files.attachment_add(work_order=job, upload=SimpleUploadedFile("IMG_0001.JPG", photo), by=tech_a)
 
     with Image.open(stored.file) as kept:
         assert kept.format == "JPEG"
@@ -456,14 +465,14 @@ def test_photos_per_job_are_capped(tech_a: User, settings: Any, media_root: Path
     settings.MAX_PHOTOS_PER_WORK_ORDER = 2
     job = on_site(tech_a)
     for n in range(2):
-        records.attachment_add(work_order=job, upload=SimpleUploadedFile(f"{n}.png", PNG), by=tech_a)
+        files.attachment_add(work_order=job, upload=SimpleUploadedFile(f"{n}.png", PNG), by=tech_a)
     with pytest.raises(Invalid) as refused:
-        records.attachment_add(work_order=job, upload=SimpleUploadedFile("3.png", PNG), by=tech_a)
+        files.attachment_add(work_order=job, upload=SimpleUploadedFile("3.png", PNG), by=tech_a)
     assert refused.value.code == "too_many_photos"
     assert len(files_kept(media_root)) == 2
     # A document is not a photo.
     pdf = SimpleUploadedFile("manual.pdf", b"%PDF-1.4\n%%EOF\n")
-    assert records.attachment_add(work_order=job, upload=pdf, by=tech_a).kind == "document"
+    assert files.attachment_add(work_order=job, upload=pdf, by=tech_a).kind == "document"
 
 
 def test_a_caption_longer_than_its_column_is_refused_and_no_file_is_kept(
@@ -472,7 +481,7 @@ def test_a_caption_longer_than_its_column_is_refused_and_no_file_is_kept(
     """It was a DataError (500) after the file was written: the file stayed, orphaned."""
     job = on_site(tech_a)
     with pytest.raises(Invalid) as refused:
-        records.attachment_add(
+        files.attachment_add(
             work_order=job, upload=SimpleUploadedFile("p.png", PNG), caption="长" * 201, by=tech_a
         )
     assert refused.value.code == "too_long"
@@ -486,12 +495,12 @@ def test_a_signature_bomb_is_refused_and_a_signature_is_stored_bounded(
     bomb = image("PNG", (13000, 13000), mode="1")
     assert len(bomb) < 512 * 1024  # under the signature's byte limit: only its pixels give it away
     with pytest.raises(Invalid) as refused:
-        records.signature_capture(work_order=job, png=bomb, signer_name="李娜", by=tech_a)
+        files.signature_capture(work_order=job, png=bomb, signer_name="李娜", by=tech_a)
     assert refused.value.code == "too_many_pixels"
     assert files_kept(media_root) == []
 
     wide = image("PNG", (2400, 600), mode="RGBA")
-    signature = records.signature_capture(work_order=job, png=wide, signer_name="李娜", by=tech_a)
+    signature = files.signature_capture(work_order=job, png=wide, signer_name="李娜", by=tech_a)
     with Image.open(signature.image) as kept:
         assert (kept.format, kept.mode, kept.size) == ("PNG", "L", (1600, 400))
     assert Signature.objects.filter(work_order=job).count() == 1
