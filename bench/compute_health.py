@@ -30,9 +30,9 @@ from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from assets.models import Account, Equipment  # noqa: E402
-from contracts.health import health_compute, health_inputs  # noqa: E402
-from contracts.rfm import rfm_tiers  # noqa: E402
 from fieldservice import clock  # noqa: E402
+from retention.health import health_compute, health_inputs  # noqa: E402
+from retention.rfm import rfm_tiers  # noqa: E402
 from tickets.models import Survey, WorkOrder  # noqa: E402
 
 

@@ -50,8 +50,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from assets.models import Account  # noqa: E402
-from contracts.health import health_compute  # noqa: E402
 from fieldservice import clock  # noqa: E402
+from retention.health import health_compute  # noqa: E402
 from scheduling.models import Territory  # noqa: E402
 
 LARGEST = 3  # accounts, by equipment and by work orders

@@ -238,6 +238,9 @@ class AccountTask(TimestampedModel):
     # Makes a task that must exist once (the save plan of a renewal, the alert of one entry
     # into red) impossible to create twice, whatever reruns or races.
     dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    # When its owner was emailed about it (health alerts: retention.health_alerts claims the
+    # row by setting this before sending, and clears it again if the send fails).
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["due_date", "id"]

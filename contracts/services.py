@@ -33,7 +33,6 @@ from django.db.models import Exists, OuterRef
 
 from assets.models import Equipment
 from contracts.models import (
-    AccountTask,
     ContractSLATerm,
     CoveredEquipment,
     RenewalOpportunity,
@@ -41,7 +40,7 @@ from contracts.models import (
 )
 from fieldservice import clock
 from fieldservice.audit import Action, Image, Source, audit_entry, audit_record, changes_between, snapshot
-from fieldservice.errors import Conflict, Invalid
+from fieldservice.errors import Conflict
 from fieldservice.models import AuditEntry
 
 logger = logging.getLogger(__name__)
@@ -403,38 +402,3 @@ def contract_delete(*, contract: ServiceContract, by: User | None, source: str) 
         changes=changes_between(contract_image(locked), None),
     )
     locked.delete()
-
-
-# --- the account manager's own moves ---------------------------------------------------------------
-
-
-@transaction.atomic
-def opportunity_stage_set(
-    *, opportunity: RenewalOpportunity, stage: str, by: User | None, proposed_value: Decimal | None = None
-) -> RenewalOpportunity:
-    """A person moves the deal. This is what "the opportunity has moved" means to the T−30
-    escalation, so stage_changed_at is set here and only here."""
-    locked = RenewalOpportunity.objects.select_for_update().get(pk=opportunity.pk)
-    if stage not in RenewalOpportunity.Stage.values:
-        raise Invalid(f"Unknown stage {stage!r}.", code="unknown_stage")
-    if locked.stage in RenewalOpportunity.CLOSED_STAGES:
-        raise Conflict(f"The renewal is already {locked.stage}.", code="opportunity_closed")
-    now = clock.now()
-    locked.stage, locked.stage_changed_at = stage, now
-    if proposed_value is not None:
-        if proposed_value < 0:
-            raise Invalid("The proposed value cannot be negative.", code="value_negative")
-        locked.proposed_value = proposed_value
-    locked.closed_at = now if stage in RenewalOpportunity.CLOSED_STAGES else None
-    locked.save(update_fields=["stage", "stage_changed_at", "proposed_value", "closed_at", "updated_at"])
-    logger.info("Renewal of %s moved to %s by %s", locked.contract_id, stage, by)
-    return locked
-
-
-@transaction.atomic
-def task_set_status(*, task: AccountTask, status: str, by: User | None) -> AccountTask:
-    if status not in AccountTask.Status.values:
-        raise Invalid(f"Unknown task status {status!r}.", code="unknown_status")
-    AccountTask.objects.filter(pk=task.pk).update(status=status, updated_at=clock.now())
-    task.refresh_from_db()
-    return task

@@ -9,10 +9,10 @@ from django.db import connection
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
 
-from contracts.api import router as contracts_router
 from fieldservice.api_common import api_docs, install_error_handlers
 from fieldservice.auth import session_or_token
 from fieldservice.parsers import TextParser
+from retention.api import router as retention_router
 from scheduling.api import router as scheduling_router
 from tickets.api import router as tickets_router
 
@@ -64,4 +64,4 @@ def health_db(request: HttpRequest) -> dict[str, Any]:
 
 api.add_router("/work-orders", tickets_router, tags=["work orders"])
 api.add_router("/schedule", scheduling_router, tags=["scheduling"])
-api.add_router("/", contracts_router)
+api.add_router("/", retention_router)

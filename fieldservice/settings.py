@@ -149,6 +149,7 @@ INSTALLED_APPS = [
     "contracts",
     "tickets",
     "scheduling",
+    "retention",
     "mobile_api",
 ]
 

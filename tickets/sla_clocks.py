@@ -10,13 +10,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import F, Q
 
 from contracts.selectors import coverage_for
 from fieldservice import clock
 from tickets import sla
 from tickets.events import event_record_many, sla_breach_event
 from tickets.models import WorkOrder, WorkOrderEvent
+from tickets.sla_breach import CLOCKS, breached_q, clock_breached
 
 Status = WorkOrder.Status
 
@@ -80,23 +80,12 @@ def sla_breaches_record(*, now: dt.datetime | None = None) -> int:
     """
     now = now or clock.now()
     open_statuses = [s for s in WorkOrder.OPEN_STATUSES if s != Status.ON_HOLD]
-    response_late = Q(sla_response_due__lt=now) & (
-        Q(responded_at__isnull=True) | Q(responded_at__gt=F("sla_response_due"))
-    )
-    resolution_late = Q(sla_resolution_due__lt=now)
     breaches = []
-    for work_order in WorkOrder.objects.filter(status__in=open_statuses).filter(
-        response_late | resolution_late
-    ):
-        for which, due in (
-            ("response", work_order.sla_response_due),
-            ("resolution", work_order.sla_resolution_due),
-        ):
-            if due is None or due >= now:
-                continue
-            if which == "response" and work_order.responded_at and work_order.responded_at <= due:
-                continue
-            breaches.append(sla_breach_event(work_order_id=work_order.pk, clock=which, due=due))
+    for work_order in WorkOrder.objects.filter(status__in=open_statuses).filter(breached_q(as_of=now)):
+        for which, (due_field, stopped_field) in zip(("response", "resolution"), CLOCKS, strict=True):
+            due, stopped = getattr(work_order, due_field), getattr(work_order, stopped_field)
+            if clock_breached(due, stopped, as_of=now):
+                breaches.append(sla_breach_event(work_order_id=work_order.pk, clock=which, due=due))
     keys = [breach.idempotency_key for breach in breaches]
     recorded = set(
         WorkOrderEvent.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)

@@ -41,8 +41,9 @@ from django.db import connection
 
 from tickets.models import WorkOrder
 from tickets.pm import PM_WINDOW_GRACE_DAYS
+from tickets.sla_breach import breached_sql
 
-# The same sets as the account health score (contracts.health), so that the two agree.
+# The same sets as the account health score (retention.health), so that the two agree.
 NPS_PROMOTER_MIN = 9
 NPS_DETRACTOR_MAX = 6
 MONTHS = 12
@@ -56,6 +57,9 @@ class Scope:
     industry: str | None = None
     account_manager_id: int | None = None
 
+
+# Met: neither clock breached (tickets.sla_breach), read on completed work.
+_SLA_MET = "NOT " + breached_sql("w", as_of=None)
 
 _SCOPE_CTES = """
 months AS (
@@ -102,8 +106,7 @@ done AS (
         SELECT (w.kind = ANY(%(sla_kinds)s) AND w.maintenance_plan_id IS NULL) AS reactive,
                (w.kind = ANY(%(sla_kinds)s) AND w.maintenance_plan_id IS NULL
                 AND (w.sla_response_due IS NOT NULL OR w.sla_resolution_due IS NOT NULL)) AS counted,
-               (coalesce(w.responded_at <= w.sla_response_due, w.sla_response_due IS NULL)
-                AND w.completed_at <= coalesce(w.sla_resolution_due, w.completed_at)) AS met
+               {_SLA_MET} AS met
     ) AS sla
     WHERE w.completed_at >= %(starts)s AND w.completed_at < %(ends)s AND w.status <> 'cancelled'
       AND (%(unscoped)s OR w.site_id IN (SELECT id FROM scope_sites))

@@ -14,10 +14,10 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from assets.visibility import accounts_visible_to
-from contracts.health import accounts_by_risk
 from contracts.models import HealthScore, RenewalOpportunity, ServiceContract
-from contracts.quote import renewal_quote_draft
 from fieldservice import clock
+from retention.health import accounts_by_risk
+from retention.quote import renewal_quote_draft
 from tests.browser.conftest import keep_for_readme, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

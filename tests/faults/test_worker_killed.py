@@ -25,9 +25,9 @@ from django.contrib.auth.models import User
 
 from assets.models import Account
 from contracts.models import AccountTask, RenewalOpportunity, RenewalReminder, ServiceContract
-from contracts.selectors import milestone_due_dates
 from fieldservice import clock
 from fieldservice.models import StaffProfile
+from retention.selectors import milestone_due_dates
 from tests import factories
 from tests.faults.servers import (
     WORKER_DB_OPTIONS,
