@@ -20,6 +20,11 @@ class Priority(models.IntegerChoices):
     P4 = 4, "P4"
 
 
+# "Urgent" is P1/P2: the work a plan must not quietly drop, what "Insert urgent" takes, and
+# what the health score's "open P1/P2 past SLA" counts.
+URGENT_MAX_PRIORITY = int(Priority.P2)
+
+
 class ServiceContract(TimestampedModel):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")

@@ -16,8 +16,8 @@ the weeks between the agreement and the end date.
 
 Every change, whoever makes it and through whichever door (`source`: the renewal run, a page,
 the API, the back office), is recorded in the audit trail (fieldservice.audit) with its old and
-new values, in the same transaction. Lock order across the project: technician → work order →
-contract.
+new values, in the same transaction. Lock order across the project (tickets.events):
+technician → work order → contract.
 """
 
 from __future__ import annotations

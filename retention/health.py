@@ -53,7 +53,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from contracts.models import HealthScore, ServiceContract
+from contracts.models import URGENT_MAX_PRIORITY, HealthScore, ServiceContract
 from fieldservice import clock
 from retention import health_alerts, health_sql
 from retention.health_scoring import Inputs, Snapshot, risk_of, snapshot_of
@@ -85,6 +85,7 @@ def health_inputs(dates: Sequence[dt.date]) -> list[Inputs]:
         "sentiment_days": SENTIMENT_HORIZON_HALF_LIVES * settings.HEALTH_SENTIMENT_HALF_LIFE_DAYS,
         "half_life": settings.HEALTH_SENTIMENT_HALF_LIFE_DAYS,
         "pm_grace_days": PM_WINDOW_GRACE_DAYS,
+        "urgent_max_priority": URGENT_MAX_PRIORITY,
         "now": clock.now(),
     }
     with connection.cursor() as cursor:

@@ -102,7 +102,7 @@ urgent AS (
     FROM dates dt
     JOIN tickets_workorder w
       ON w.created_at < dt.as_of AND (w.completed_at IS NULL OR w.completed_at >= dt.as_of)
-    WHERE w.priority <= 2 AND w.status <> 'cancelled'
+    WHERE w.priority <= %(urgent_max_priority)s AND w.status <> 'cancelled'
       AND {overdue}
     GROUP BY w.account_id, dt.day
 ),

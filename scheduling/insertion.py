@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contracts.models import URGENT_MAX_PRIORITY
 from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid
 from scheduling import locks, selectors
 from scheduling.models import Technician, Territory
-from scheduling.selectors import URGENT_MAX_PRIORITY
 from scheduling.services import PlanInvalid, plan_violations
 from scheduling.solver import insert_job
 from scheduling.solver import model as solver

@@ -1,4 +1,6 @@
-"""The row locks of every write to a technician's day, and the one order they are taken in.
+"""The row locks of every write to a technician's day, and the one order they are taken in:
+the project's lock order (tickets.events, which also takes the work-order locks below)
+begins with the technician.
 
 The writers: a manual move on the dispatch board (`scheduling.moves.work_order_reassign`),
 an urgent insertion (`scheduling.insertion.schedule_insert`) and accepting a plan

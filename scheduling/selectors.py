@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from contracts.models import URGENT_MAX_PRIORITY
 from fieldservice import clock
 from scheduling.models import Absence, PreferredTechnician, ScheduleRun, Shift, Technician, Territory
 from scheduling.solver import model as solver
@@ -29,8 +30,6 @@ PLANNABLE = (Status.NEW, Status.SCHEDULED)
 PINNED = (Status.DISPATCHED,)
 # Jobs under way: they are not planned, but they occupy today.
 UNDER_WAY = (Status.EN_ROUTE, Status.ON_SITE, Status.IN_PROGRESS, Status.ON_HOLD)
-# "Urgent" is P1/P2: the work a plan must not quietly drop, and what "Insert urgent" takes.
-URGENT_MAX_PRIORITY = 2
 
 
 @dataclass

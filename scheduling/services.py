@@ -29,6 +29,7 @@ from fieldservice import clock
 from fieldservice.errors import Conflict, DomainError, Invalid
 from scheduling import locks, reasons, selectors
 from scheduling.models import Assignment, ScheduleRun, Territory
+from scheduling.plan_kpis import PlannedVisit, kpis_sum, plan_kpis, solved_plan_kpis
 from scheduling.solver import check_plan, solve
 from scheduling.solver import model as solver
 from scheduling.solver.travel import provider_for
@@ -195,14 +196,14 @@ def _store_part(
         for u in plan.unplaced
     ]
     parts = run.solver_stats.setdefault("parts", {})
-    parts[part] = {"stats": asdict(plan.stats), "after": _plan_kpis(plan, problem), "before": before}
+    parts[part] = {"stats": asdict(plan.stats), "after": solved_plan_kpis(plan, problem), "before": before}
     run.parts_done = F("parts_done") + 1
     run.save(update_fields=["unplaced", "solver_stats", "parts_done"])
     run.refresh_from_db(fields=["parts_done"])
     if run.parts_done >= run.parts_total:
         run.kpis = {
-            "before": _sum_kpis(p["before"] for p in parts.values()),
-            "after": _sum_kpis(p["after"] for p in parts.values()),
+            "before": kpis_sum(p["before"] for p in parts.values()),
+            "after": kpis_sum(p["after"] for p in parts.values()),
         }
         run.status, run.finished_at = RunStatus.SUCCEEDED, clock.now()
         run.save(update_fields=["kpis", "status", "finished_at"])
@@ -215,31 +216,6 @@ def _reason_params(job: solver.Job, route: solver.Route, visit: solver.Visit) ->
         "preferred": route.technician_id in job.preferred_technicians,
         "travel_minutes": visit.travel_minutes,
         "late_minutes": None if job.sla_due is None else max(0, visit.end - job.sla_due),
-    }
-
-
-def _plan_kpis(plan: solver.Plan, problem: solver.Problem) -> dict[str, Any]:
-    shift_minutes = sum(shift.end - shift.start for tech in problem.technicians for shift in tech.shifts)
-    service_minutes = sum(visit.end - visit.start for route in plan.routes for visit in route.visits)
-    jobs = {job.id: job for job in problem.jobs}
-    late = [
-        visit.job_id
-        for route in plan.routes
-        for visit in route.visits
-        if (due := jobs[visit.job_id].sla_due) is not None and visit.end > due
-    ]
-    at_risk = len(late) + sum(
-        1 for u in plan.unplaced if jobs[u.job_id].priority <= selectors.URGENT_MAX_PRIORITY
-    )
-    return {
-        "jobs": len(problem.jobs),
-        "placed": plan.kpis.placed,
-        "unplaced": plan.kpis.unplaced,
-        "travel_minutes": plan.kpis.travel_minutes,
-        "travel_km": round(plan.kpis.travel_km, 1),
-        "service_minutes": service_minutes,
-        "shift_minutes": shift_minutes,
-        "sla_at_risk": at_risk,
     }
 
 
@@ -257,7 +233,8 @@ def plan_kpis_before(problem: solver.Problem, context: selectors.ProblemContext)
         day = context.minutes(work_order.planned_start) // solver.MINUTES_PER_DAY
         routes.setdefault((tech_id, day), []).append(job)
     technicians = {tech.id: tech for tech in problem.technicians}
-    travel_minutes, travel_km, placed, at_risk = 0, 0.0, 0, 0
+    travel_minutes, travel_km = 0, 0.0
+    visits = []
     for (tech_id, day), jobs in routes.items():
         jobs.sort(key=lambda job: context.work_orders[job.id].planned_start)  # type: ignore[arg-type, return-value]
         tech = technicians[tech_id]
@@ -271,41 +248,11 @@ def plan_kpis_before(problem: solver.Problem, context: selectors.ProblemContext)
         minutes, km = provider.matrices(stops)
         travel_minutes += int(sum(minutes[i][i + 1] for i in range(len(stops) - 1)))
         travel_km += float(sum(km[i][i + 1] for i in range(len(stops) - 1)))
-        placed += len(jobs)
         for job in jobs:
             planned_end = context.work_orders[job.id].planned_end
-            if job.sla_due is not None and planned_end and context.minutes(planned_end) > job.sla_due:
-                at_risk += 1
-    planned_ids = {job.id for jobs in routes.values() for job in jobs}
-    # As after a run: urgent work left without a technician is at risk too.
-    at_risk += sum(
-        1
-        for job in problem.jobs
-        if job.id not in planned_ids and job.priority <= selectors.URGENT_MAX_PRIORITY
-    )
-    shift_minutes = sum(shift.end - shift.start for tech in problem.technicians for shift in tech.shifts)
-    service_minutes = sum(job.service_minutes for jobs in routes.values() for job in jobs)
-    return {
-        "jobs": len(problem.jobs),
-        "placed": placed,
-        "unplaced": len(problem.jobs) - placed,
-        "travel_minutes": travel_minutes,
-        "travel_km": round(travel_km, 1),
-        "service_minutes": service_minutes,
-        "shift_minutes": shift_minutes,
-        "sla_at_risk": at_risk,
-    }
-
-
-def _sum_kpis(parts: Any) -> dict[str, Any]:
-    total: dict[str, Any] = {}
-    for kpis in parts:
-        for key, value in kpis.items():
-            total[key] = total.get(key, 0) + value
-    total["travel_km"] = round(total.get("travel_km", 0), 1)
-    shift = total.get("shift_minutes", 0)
-    total["utilisation"] = round(total.get("service_minutes", 0) / shift, 3) if shift else 0.0
-    return total
+            end = context.minutes(planned_end) if planned_end else None
+            visits.append(PlannedVisit(job, end, job.service_minutes))
+    return plan_kpis(problem, visits, travel_minutes=travel_minutes, travel_km=travel_km)
 
 
 # --- accepting a plan ---------------------------------------------------------------------------------

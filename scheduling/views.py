@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from contracts.models import URGENT_MAX_PRIORITY
 from fieldservice import clock, ranges, roles
 from fieldservice.errors import DomainError
 from fieldservice.web import role_required
@@ -24,7 +25,7 @@ from scheduling import board as board_selectors
 from scheduling import insertion, moves, services
 from scheduling.models import ScheduleRun, Technician, Territory
 from scheduling.reasons import unplaced_text
-from scheduling.selectors import URGENT_MAX_PRIORITY, horizon_origin, run_urgent_placed
+from scheduling.selectors import horizon_origin, run_urgent_placed
 from tickets.models import WorkOrder
 
 planner_only = role_required(roles.DISPATCHER, roles.ADMIN)

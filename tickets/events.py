@@ -6,7 +6,8 @@ Lock order across the project: technician → work order → contract → the wo
 once (`lock_work_orders`). A writer takes only the locks it needs, but never one that comes
 earlier in this order after one that comes later: two writers that did would each wait for the
 other. The scheduling floor locks the technician (its day's plan) before it moves the technician's
-work orders; tickets.backoffice locks the work order before the part it prices.
+work orders (scheduling.locks: which writers take which technicians, and why); tickets.backoffice
+locks the work order before the part it prices.
 
 The work order lock is the no-key kind (SELECT ... FOR NO KEY UPDATE): it excludes the other
 writers of the row, but not the foreign-key checks of rows inserted elsewhere that point at it
