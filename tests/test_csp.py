@@ -25,8 +25,8 @@ from django.test import Client
 from django.urls import path, reverse
 
 from fieldservice import urls as project_urls
+from fieldservice.environment import tile_server_source
 from fieldservice.middleware import permissions_policy_header
-from fieldservice.settings import tile_server_source
 from tests import factories
 from tests.test_settings import PRODUCTION_ENV, run_django
 from tickets.survey import survey_token_for
@@ -195,7 +195,7 @@ def test_the_api_docs_ask_no_online_validator(docs: str, dispatcher: User) -> No
 # Rendered by WeasyPrint into PDFs, never served: their <style> is no page's.
 PDF_TEMPLATES = {
     Path("tickets/templates/tickets/service_report.html"),
-    Path("contracts/templates/contracts/renewal_quote.html"),
+    Path("retention/templates/retention/renewal_quote.html"),
 }
 INLINE = {
     "a <style> element": re.compile(r"<style[\s>]", re.I),
