@@ -31,14 +31,7 @@ TRACK_START = dt.time(6, 0)
 TRACK_END = dt.time(20, 0)
 TRACK_MINUTES = (TRACK_END.hour - TRACK_START.hour) * 60
 # Jobs that occupy a technician's day on the board.
-ON_THE_BOARD = (
-    Status.SCHEDULED,
-    Status.DISPATCHED,
-    Status.EN_ROUTE,
-    Status.ON_SITE,
-    Status.IN_PROGRESS,
-    Status.ON_HOLD,
-)
+ON_THE_BOARD = tuple(status for status in WorkOrder.OPEN_STATUSES if status != Status.NEW)
 # A technician's planned jobs that a manual move must not overlap.
 OCCUPYING = ON_THE_BOARD
 EARTH_RADIUS_KM = 6371.0

@@ -168,15 +168,8 @@ def _plain(service: _PlainService) -> Callable[[WorkOrder, Move], WorkOrder]:
     return verb
 
 
-_CANCEL_FROM = (
-    Status.NEW,
-    Status.SCHEDULED,
-    Status.DISPATCHED,
-    Status.EN_ROUTE,
-    Status.ON_SITE,
-    Status.IN_PROGRESS,
-    Status.ON_HOLD,
-)
+# Any open work order may be cancelled.
+_CANCEL_FROM = WorkOrder.OPEN_STATUSES
 # Every legal move (tickets.lifecycle.TRANSITIONS, which tests/tickets/test_moves.py holds
 # this to) and the verb that makes it.
 MOVES: dict[tuple[str, str], Callable[[WorkOrder, Move], WorkOrder]] = {
