@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from mobile_api import views as mobile_views
 from tests.clock_pin import pinned_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +108,16 @@ print(json.dumps(pages))
     assert re.search(r"/static/mobile_api/app\.[0-9a-f]{12}\.js", pages["/app/"][2])
     assert re.search(r'"/static/mobile_api/app\.[0-9a-f]{12}\.js"', pages["/app/sw.js"][2])  # what it caches
     assert "no-store" in pages["/app/sw.js"][1]
+    # Each module the app imports is asked for by its hashed name, which exists, and the worker
+    # holds it: the app starts offline after a deploy, and never mixes old and new modules.
+    cached = set(re.findall(r'^\s+"(/static/[^"]+)",$', pages["/app/sw.js"][2], re.M))
+    modules = sorted((tmp_path / "static" / "mobile_api").glob("*.????????????.js"))
+    assert len(modules) == len(mobile_views.APP_MODULES)
+    for module in modules:
+        for imported in re.findall(r"""from ["']\./([^"']+)["'];""", module.read_text()):
+            assert re.fullmatch(r"[\w-]+\.[0-9a-f]{12}\.js", imported), (module.name, imported)
+            assert (module.parent / imported).is_file()
+            assert f"/static/mobile_api/{imported}" in cached
 
 
 # --- gunicorn ------------------------------------------------------------------------------------

@@ -42,6 +42,42 @@ def test_the_worker_caches_the_whole_shell_under_the_apps_version() -> None:
     assert cached == {f"/static/{name}" for name in views.APP_FILES} | {"/app/manifest.webmanifest"}
 
 
+def test_the_page_loads_one_module_and_preloads_what_it_imports() -> None:
+    page = Client().get("/app/").content.decode()
+    assert re.findall(r"<script[^>]*>", page) == ['<script type="module" src="/static/mobile_api/app.js">']
+    preloaded = re.findall(r'<link rel="modulepreload" href="([^"]+)">', page)
+    assert sorted(preloaded) == sorted(
+        f"/static/{name}" for name in views.APP_MODULES if name != views.APP_ENTRY
+    )
+
+
+# A static import or re-export (`import { t } from "./i18n.js";`, `import "./x.js";`), or any
+# dynamic import(), which the check below refuses: its target would not be listed.
+IMPORT = re.compile(r"""^(?:import|export)\b(?:[^"';]*?\bfrom)?\s*["']([^"']+)["'];$|\bimport\(""", re.M)
+
+
+def test_every_module_the_app_imports_is_in_the_shell() -> None:
+    """The worker caches the listed files only: a module the app imports and the list lacks
+    would stop the app from starting with no signal. Each is reached from the entry, imported
+    from beside it, and shares nothing through `window`."""
+    folder = Path(str(finders.find(views.APP_ENTRY))).parent
+    assert {f"mobile_api/{path.name}" for path in folder.glob("*.js")} == set(views.APP_MODULES)
+    reached, waiting = set(), [views.APP_ENTRY]
+    while waiting:
+        name = waiting.pop()
+        reached.add(name)
+        source = (folder / Path(name).name).read_text()
+        assert not re.search(r"\bwindow\.\w+\s*=[^=]", source), name
+        for found in IMPORT.finditer(source):
+            specifier = found[1]
+            assert specifier and re.fullmatch(r"\./[\w-]+\.js", specifier), (name, found[0])
+            imported = f"mobile_api/{specifier[2:]}"
+            assert imported in views.APP_MODULES, (name, specifier)
+            if imported not in reached:
+                waiting.append(imported)
+    assert reached == set(views.APP_MODULES)
+
+
 def test_the_manifest_makes_the_app_installable() -> None:
     manifest = json.loads(Client().get("/app/manifest.webmanifest").content)
     assert manifest["start_url"].startswith("/app/") and manifest["scope"] == "/app/"

@@ -1,7 +1,9 @@
 {% load static %}// The technician app's service worker (rendered by mobile_api.views.service_worker).
 // It keeps the app shell in a cache named after the app's version, so the app starts
-// with no signal. Data (jobs, the queue of actions) lives in IndexedDB, not here, and
-// API calls are never cached: the app decides what to do when they fail.
+// with no signal: the page, the manifest, the icons and every JavaScript module, each under
+// its static URL (content-hashed in production, the modules' imports too: fieldservice.storage).
+// Data (jobs, the queue of actions) lives in IndexedDB, not here, and API calls are never
+// cached: the app decides what to do when they fail.
 "use strict";
 
 const CACHE = "fieldservice-app-{{ version }}";
