@@ -6,7 +6,6 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
 from assets import services
-from assets.importing import admin_views as import_views
 from assets.models import (
     Account,
     ChecklistTemplate,
@@ -27,6 +26,7 @@ from fieldservice.admin import (
 )
 from fieldservice.admin_geo import WktGeometryAdmin
 from fieldservice.audit import Source
+from importing import admin_views as import_views
 
 
 class SiteInline(AccountScopedAdmin, admin.TabularInline):

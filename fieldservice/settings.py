@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "tickets",
     "scheduling",
     "retention",
+    "importing",
     "mobile_api",
 ]
 

@@ -20,13 +20,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from assets.importing.kinds import KINDS
-from assets.importing.report import ImportReport
-from assets.importing.services import csv_import
 from assets.models import Account, Contact, Equipment, EquipmentModel, Site
 from contracts.models import ContractSLATerm, CoveredEquipment, ServiceContract
 from fieldservice import roles
 from fieldservice.models import AuditEntry
+from importing.kinds import KINDS
+from importing.report import ImportReport
+from importing.services import csv_import
 from scheduling.models import Skill, Technician
 from tests import factories
 from tests.clock_pin import clock_at

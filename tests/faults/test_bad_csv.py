@@ -14,10 +14,10 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from assets.importing.kinds import KINDS
-from assets.importing.report import ImportReport
-from assets.importing.services import csv_import
 from assets.models import Equipment
+from importing.kinds import KINDS
+from importing.report import ImportReport
+from importing.services import csv_import
 
 pytestmark = pytest.mark.django_db
 

@@ -22,12 +22,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets.importing import cells
-from assets.importing.cells import CellError, Column
-from assets.importing.kinds.base import EXTERNAL_ID, Kind, Plan, Progress, any_of, no_progress
-from assets.importing.reading import Row
-from assets.importing.validation import refuse_repeats
 from fieldservice import roles
+from importing import cells
+from importing.cells import CellError, Column
+from importing.kinds.base import EXTERNAL_ID, Kind, Plan, Progress, any_of, no_progress
+from importing.reading import Row
+from importing.validation import refuse_repeats
 from scheduling.models import Skill, Technician, TechnicianSkill, Territory
 
 User = get_user_model()

@@ -9,9 +9,10 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets.importing import cells
-from assets.importing.cells import Column
-from assets.importing.kinds.base import (
+from assets.models import Contact, Site
+from importing import cells
+from importing.cells import Column
+from importing.kinds.base import (
     EXTERNAL_ID,
     Kind,
     Plan,
@@ -20,10 +21,9 @@ from assets.importing.kinds.base import (
     no_progress,
     reference,
 )
-from assets.importing.kinds.sites import account_ids, refuse_unknown
-from assets.importing.reading import Row
-from assets.importing.validation import refuse_repeats
-from assets.models import Contact, Site
+from importing.kinds.sites import account_ids, refuse_unknown
+from importing.reading import Row
+from importing.validation import refuse_repeats
 
 
 class ContactKind(Kind[Contact]):

@@ -10,11 +10,11 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets.importing import cells
-from assets.importing.cells import Column
-from assets.importing.kinds.base import EXTERNAL_ID, Kind, any_of
-from assets.importing.reading import Row
 from assets.models import Account
+from importing import cells
+from importing.cells import Column
+from importing.kinds.base import EXTERNAL_ID, Kind, any_of
+from importing.reading import Row
 
 
 class AccountKind(Kind[Account]):

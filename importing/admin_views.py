@@ -21,11 +21,11 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets.importing.kinds import KINDS
-from assets.importing.reading import MAX_FILE_BYTES
-from assets.importing.report import ImportReport
-from assets.importing.services import csv_import
 from fieldservice import roles
+from importing.kinds import KINDS
+from importing.reading import MAX_FILE_BYTES
+from importing.report import ImportReport
+from importing.services import csv_import
 
 # How long a checked file (and a report to download) waits for the admin.
 KEEP_SECONDS = 60 * 60

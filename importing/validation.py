@@ -14,9 +14,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from assets.importing.cells import CellError
-from assets.importing.kinds.base import WRITE_BATCH, Kind, Progress, no_progress
-from assets.importing.reading import Row
+from importing.cells import CellError
+from importing.kinds.base import WRITE_BATCH, Kind, Progress, no_progress
+from importing.reading import Row
 
 
 def read_cells(kind: Kind[Any], rows: Sequence[Row], progress: Progress = no_progress) -> None:

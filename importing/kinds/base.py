@@ -24,10 +24,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets.importing import cells
-from assets.importing.cells import Column
-from assets.importing.reading import Row
 from fieldservice import clock
+from importing import cells
+from importing.cells import Column
+from importing.reading import Row
 
 M = TypeVar("M", bound=Model)
 Progress = Callable[[str, int, int], None]

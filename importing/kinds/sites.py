@@ -9,11 +9,11 @@ from django.contrib.gis.geos import Point
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets.importing import cells
-from assets.importing.cells import Column
-from assets.importing.kinds.base import EXTERNAL_ID, Kind, named_rows, reference
-from assets.importing.reading import Row
 from assets.models import Account, Site
+from importing import cells
+from importing.cells import Column
+from importing.kinds.base import EXTERNAL_ID, Kind, named_rows, reference
+from importing.reading import Row
 
 
 def account_ids(rows: Sequence[Row], column: str = "account_external_id") -> dict[str, int]:

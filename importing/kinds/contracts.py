@@ -16,14 +16,14 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets.importing import cells
-from assets.importing.cells import CellError, Column
-from assets.importing.kinds.base import EXTERNAL_ID, Kind, Plan, any_of, named_rows, reference
-from assets.importing.kinds.sites import account_ids, refuse_unknown
-from assets.importing.reading import Row
-from assets.importing.validation import refuse_repeats
 from assets.models import Equipment
 from contracts.models import ContractSLATerm, CoveredEquipment, Priority, ServiceContract
+from importing import cells
+from importing.cells import CellError, Column
+from importing.kinds.base import EXTERNAL_ID, Kind, Plan, any_of, named_rows, reference
+from importing.kinds.sites import account_ids, refuse_unknown
+from importing.reading import Row
+from importing.validation import refuse_repeats
 
 Terms = dict[int, tuple[Decimal, Decimal]]  # priority -> (response hours, resolution hours)
 HOURS = cells.decimal(max_digits=6, places=2, minimum=Decimal("0.01"))

@@ -15,9 +15,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from assets.importing.kinds import KINDS
-from assets.importing.kinds.base import no_progress
-from assets.importing.services import csv_import
+from importing.kinds import KINDS
+from importing.kinds.base import no_progress
+from importing.services import csv_import
 
 BAR_WIDTH = 30
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from assets.importing.cells import Column
-from assets.importing.report import FileRefused, Problem
+from importing.cells import Column
+from importing.report import FileRefused, Problem
 
 # Beyond about 500,000 rows of any kind: larger files should be split.
 MAX_FILE_BYTES = 64 * 1024 * 1024

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from assets.importing.kinds.accounts import AccountKind
-from assets.importing.kinds.base import Kind
-from assets.importing.kinds.contacts import ContactKind
-from assets.importing.kinds.contracts import ContractKind
-from assets.importing.kinds.equipment import EquipmentKind
-from assets.importing.kinds.sites import SiteKind
-from assets.importing.kinds.technicians import TechnicianKind
+from importing.kinds.accounts import AccountKind
+from importing.kinds.base import Kind
+from importing.kinds.contacts import ContactKind
+from importing.kinds.contracts import ContractKind
+from importing.kinds.equipment import EquipmentKind
+from importing.kinds.sites import SiteKind
+from importing.kinds.technicians import TechnicianKind
 
 KINDS: dict[str, type[Kind[Any]]] = {
     kind.name: kind

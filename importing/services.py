@@ -15,15 +15,15 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from assets.importing.kinds import KINDS
-from assets.importing.kinds.base import Kind, Plan, Progress, no_progress
-from assets.importing.reading import Row, read_table
-from assets.importing.report import FileRefused, ImportReport, Problem
-from assets.importing.validation import validate
 from assets.models import Equipment
 from contracts.models import ServiceContract
 from fieldservice import audit
 from fieldservice.models import AuditEntry
+from importing.kinds import KINDS
+from importing.kinds.base import Kind, Plan, Progress, no_progress
+from importing.reading import Row, read_table
+from importing.report import FileRefused, ImportReport, Problem
+from importing.validation import validate
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,10 @@ from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets.importing import cells
-from assets.importing.cells import Column
-from assets.importing.kinds.base import (
+from assets.models import Equipment, EquipmentModel, Site
+from importing import cells
+from importing.cells import Column
+from importing.kinds.base import (
     EXTERNAL_ID,
     Kind,
     Pending,
@@ -31,10 +32,9 @@ from assets.importing.kinds.base import (
     no_progress,
     reference,
 )
-from assets.importing.kinds.sites import refuse_unknown
-from assets.importing.reading import Row
-from assets.importing.validation import refuse_repeats
-from assets.models import Equipment, EquipmentModel, Site
+from importing.kinds.sites import refuse_unknown
+from importing.reading import Row
+from importing.validation import refuse_repeats
 from scheduling.models import Skill
 
 ModelKey = tuple[str, str]  # (manufacturer, model number)
