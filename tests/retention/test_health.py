@@ -369,13 +369,19 @@ def _run(days: list[dt.date], capture: Callable[..., Any]) -> list[str]:
     return bands
 
 
-def test_entering_red_alerts_the_account_manager_once(
-    account_manager: User, django_capture_on_commit_callbacks: Callable[..., Any]
-) -> None:
+def red_candidate(account_manager: User) -> Site:
+    """A healthy account whose manager has an email address: `_red_on` turns it red."""
     account_manager.email = "manager@example.com"
     account_manager.save()
     site = customer(account_manager=account_manager)
     healthy(site)
+    return site
+
+
+def test_entering_red_alerts_the_account_manager_once(
+    account_manager: User, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    site = red_candidate(account_manager)
     d1, d2 = DAY, DAY + dt.timedelta(days=1)
     _red_on(site, d1)
     _red_on(site, d2)
@@ -398,11 +404,8 @@ def test_entering_red_alerts_the_account_manager_once(
 def test_the_alert_is_in_the_managers_language(
     account_manager: User, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
-    account_manager.email = "manager@example.com"
-    account_manager.save()
     StaffProfile.objects.create(user=account_manager, language="zh-hans")
-    site = customer(account_manager=account_manager)
-    healthy(site)
+    site = red_candidate(account_manager)
     _red_on(site, DAY)
 
     assert _run([DAY], django_capture_on_commit_callbacks) == ["red"]
@@ -420,10 +423,7 @@ def test_a_failed_alert_email_is_sent_by_the_next_run_and_never_twice(
     django_capture_on_commit_callbacks: Callable[..., Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    account_manager.email = "manager@example.com"
-    account_manager.save()
-    site = customer(account_manager=account_manager)
-    healthy(site)
+    site = red_candidate(account_manager)
     d1, d2 = DAY, DAY + dt.timedelta(days=1)
     _red_on(site, d1)
     _red_on(site, d2)
@@ -445,13 +445,8 @@ def test_a_failed_alert_email_is_sent_by_the_next_run_and_never_twice(
     assert len(mail.outbox) == 1
 
 
-def test_an_alert_claimed_by_another_run_is_left_to_it(
-    account_manager: User, django_capture_on_commit_callbacks: Callable[..., Any]
-) -> None:
-    account_manager.email = "manager@example.com"
-    account_manager.save()
-    site = customer(account_manager=account_manager)
-    healthy(site)
+def test_an_alert_claimed_by_another_run_is_left_to_it(account_manager: User) -> None:
+    site = red_candidate(account_manager)
     _red_on(site, DAY)
     health_compute(today=DAY)  # the task, its email not sent yet (no commit in this test)
     task = AccountTask.objects.get()
