@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.project import PROJECT_PACKAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
@@ -23,6 +25,10 @@ def lint_imports(where: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(LINT_IMPORTS), "--no-cache"], cwd=where, capture_output=True, text=True, timeout=120
     )
+
+
+def test_every_app_of_the_project_has_its_floor() -> None:
+    assert set(root_packages()) == set(PROJECT_PACKAGES)
 
 
 def test_the_tree_keeps_its_floors() -> None:

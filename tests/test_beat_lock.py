@@ -9,7 +9,6 @@ nothing else in the project uses, and keys and queues named after this run's pid
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import io
 import os
 import re
@@ -30,6 +29,7 @@ from django.core.management import call_command
 
 from fieldservice import clock
 from fieldservice.beat import LockedScheduler
+from fieldservice.celery import app as celery_app
 from tests.clock_pin import pinned_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,9 +266,9 @@ def test_every_periodic_task_is_safe_to_run_twice(
         return {model._meta.label: model._default_manager.count() for model in models}, len(mail.outbox)
 
     did_something = set()
+    celery_app.loader.import_default_modules()  # every app's tasks.py, as a worker loads them
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-        module, function = entry["task"].rsplit(".", 1)
-        task = getattr(importlib.import_module(module), function)
+        task = celery_app.tasks[entry["task"]]  # by its name, which need not be its module's
         before = state()
         with django_capture_on_commit_callbacks(execute=True):
             task.apply(throw=True)

@@ -14,9 +14,10 @@ import pytest
 
 from fieldservice import clock
 from tests import clock_pin
+from tests.project import PROJECT_PACKAGES
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("assets", "contracts", "fieldservice", "mobile_api", "scheduling", "tickets", "bench")
+PRODUCT = (*PROJECT_PACKAGES, "bench")
 OTHER_CLOCKS = re.compile(
     r"timezone\.now\(|timezone\.localdate\(\)|date\.today\(|datetime\.now\(|datetime\.utcnow\("
     r"|default=timezone\.now"

@@ -28,6 +28,7 @@ from fieldservice.api import api as dispatcher_api
 from mobile_api.api import api as mobile_api
 from scheduling.models import ScheduleRun
 from tests.mobile_api.conftest import API as MOBILE_API
+from tests.project import PROJECT_PACKAGES
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +149,6 @@ def test_every_date_either_api_takes_states_the_range() -> None:
     } <= places
 
 
-PROJECT_PACKAGES = ("assets", "contracts", "fieldservice", "mobile_api", "scheduling", "tickets")
 DATE_FIELDS = (forms.DateField, forms.DateTimeField, forms.SplitDateTimeField)
 
 
@@ -189,7 +189,7 @@ def test_every_date_a_form_takes_is_in_the_range() -> None:
     for form in set(_form_classes(forms.BaseForm)):
         if not form.__module__.startswith(PROJECT_PACKAGES):
             continue
-        in_admin = issubclass(form, forms.BaseModelForm) and form.__module__.endswith("admin")
+        in_admin = issubclass(form, forms.BaseModelForm) and "admin" in form.__module__.split(".")
         fields = form.declared_fields if in_admin else form.base_fields  # type: ignore[attr-defined]
         for name, field in fields.items():
             if isinstance(field, DATE_FIELDS):
