@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "scheduling",
     "retention",
     "importing",
+    "desk",
     "mobile_api",
 ]
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/mobile/v1/", mobile_api.urls),
     path("app/", include("mobile_api.urls")),
     path("dispatch/", include("scheduling.urls")),
+    path("desk/", include("desk.urls")),
     path("accounts/", include("retention.urls")),
     path("kpis/", include("fieldservice.kpis.urls")),
     path("", include("tickets.urls")),

@@ -197,6 +197,13 @@ RULES: dict[str, Rule] = {
     "POST /dispatch/runs/<int:run_id>/accept/": R(PLANNERS, ok=(200, 302)),
     "POST /dispatch/insert/": R(PLANNERS, ok=(200, 302), body=lambda c: {"work_order": c.obj("job_new")}),
     "GET /dispatch/work-orders/<int:work_order_id>/move/": R(PLANNERS),
+    "GET /desk/": R(PLANNERS),
+    "POST /desk/": R(
+        PLANNERS,
+        ok=302,
+        body=lambda c: {"site": c.job.site_id, "kind": "corrective", "priority": 3, "title": "Leaking seal"},
+    ),
+    "GET /desk/search/": R(PLANNERS),
     "POST /dispatch/work-orders/<int:work_order_id>/move/save/": R(
         PLANNERS,
         ok=(200, 302),

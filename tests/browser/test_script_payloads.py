@@ -322,6 +322,10 @@ def test_script_in_stored_text_never_runs(world: World, browser: Browser, live_s
     dispatcher.open(
         f"/dispatch/work-orders/{planned.pk}/move/?version={planned.version}&day={today}", texts["title"]
     )
+    # The desk: a search typed with a payload in it, the results and the chosen machine's panel.
+    dispatcher.open("/desk/?" + urlencode({"q": texts["serial"]}), texts["serial"])
+    panel = f"/desk/?equipment={world.equipment.pk}"
+    dispatcher.open(panel, *(texts[k] for k in ("serial", "account", "site", "address")))
     dispatcher.open("/kpis/")
     dispatcher.close()
 
