@@ -1,7 +1,8 @@
 """The service desk's one search box: a caller is found by what they read out or the dispatcher
 types or scans (account name, site name, contact name or phone, equipment serial or asset tag).
 
-Every field is matched as a substring, case-insensitively (`ILIKE '%…%'`, which the trigram
+Every field is matched as a substring, case-insensitively (`ILIKE '%…%'`: the
+`trigram_contains` lookup of fieldservice.lookups, which the trigram
 indexes of assets.models serve; a fragment of two Chinese characters is too short for
 trigrams and is answered by a scan of that column, still in the database), and ranked by
 trigram word similarity, exact and leading matches first. Phone numbers are compared by
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import Case, CharField, FloatField, Lookup, Q, QuerySet, Value, When
+from django.db.models import Case, FloatField, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 
 from assets.models import Account, Contact, Equipment, Site, phone_digits
@@ -24,23 +25,6 @@ from assets.models import Account, Contact, Equipment, Site, phone_digits
 MIN_QUERY_CHARS = 2
 MIN_PHONE_DIGITS = 4
 EXACT, LEADING = 2.0, 1.0
-
-
-@CharField.register_lookup
-class ContainsIgnoringCase(Lookup):
-    """`field ILIKE '%value%'`: the form a trigram index serves (Django's icontains compares
-    UPPER() of both sides, which it cannot)."""
-
-    lookup_name = "trigram_contains"
-
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs}::text ILIKE {rhs}", [*lhs_params, *rhs_params]
-
-    def get_db_prep_lookup(self, value: Any, connection: Any) -> Any:
-        escaped = re.sub(r"([\\%_])", r"\\\1", value)
-        return "%s", [f"%{escaped}%"]
 
 
 @dataclass(frozen=True)
@@ -121,18 +105,24 @@ def installed_base_search(query: str, *, accounts: QuerySet[Account], limit: int
     contacts = _ranked(
         Contact.objects.filter(account__in=accounts).select_related("account"), ["name"], query
     )
-    found = list(contacts[:limit])
+    found = [(contact, float(contact.score)) for contact in contacts[:limit]]
     digits = re.sub(r"\D", "", query)
     if len(digits) >= MIN_PHONE_DIGITS:
         by_phone = (
             Contact.objects.filter(account__in=accounts)
             .alias(digits=phone_digits("phone"))
             .filter(digits__trigram_contains=digits)
-            .annotate(score=Value(LEADING, output_field=FloatField()))
             .select_related("account")
             .order_by("pk")[:limit]
         )
-        found += [contact for contact in by_phone if contact.pk not in {c.pk for c in found}]
+        seen = {contact.pk for contact, _ in found}
+        # Ranked by how much of the number the digits typed cover: a whole number read out
+        # first, a few digits that happen to be inside one low.
+        found += [
+            (contact, len(digits) / max(len(re.sub(r"\D", "", contact.phone)), 1))
+            for contact in by_phone
+            if contact.pk not in seen
+        ]
     hits += [
         Hit(
             "contact",
@@ -142,9 +132,9 @@ def installed_base_search(query: str, *, accounts: QuerySet[Account], limit: int
             contact.account_id,
             contact.site_id,
             None,
-            contact.score,
+            score,
         )
-        for contact in found
+        for contact, score in found
     ]
     hits += [
         Hit(

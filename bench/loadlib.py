@@ -307,6 +307,14 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def allowed_host() -> str:
+    """A host name the settings allow, for Django's test client (its own, testserver, is not)."""
+    from django.conf import settings
+
+    allowed = [host.lstrip(".") for host in settings.ALLOWED_HOSTS if host != "*"]
+    return allowed[0] if allowed else "localhost"
+
+
 def django_setup() -> None:
     """Django in this process, for the scripts' checks of the data they need."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fieldservice.settings")

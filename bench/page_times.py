@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 
-from bench.loadlib import django_setup, percentiles
+from bench.loadlib import allowed_host, django_setup, percentiles
 
 django_setup()
 
@@ -118,12 +118,6 @@ def pages(*, sample: int, seed: int) -> list[Page]:
     return listed
 
 
-def _host() -> str:
-    """A host name the settings allow (the test client's own, testserver, is not)."""
-    allowed = [host.lstrip(".") for host in settings.ALLOWED_HOSTS if host != "*"]
-    return allowed[0] if allowed else "localhost"
-
-
 def measure(client: Client, path: str, repeat: int) -> Timing:
     times, counts, size = [], [], 0
     for _ in range(repeat + 1):
@@ -156,7 +150,7 @@ def run(args: argparse.Namespace) -> None:
     )
     for page in listed:
         if page.user.pk not in clients:
-            clients[page.user.pk] = Client(HTTP_HOST=_host())
+            clients[page.user.pk] = Client(HTTP_HOST=allowed_host())
             clients[page.user.pk].force_login(page.user)
         timing = measure(clients[page.user.pk], page.path, args.repeat)
         median, p95, _ = percentiles(timing.warm_ms) if timing.warm_ms else (0.0, 0.0, 0.0)

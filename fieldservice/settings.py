@@ -239,6 +239,9 @@ COMPANY_NAME = env_str("COMPANY_NAME", "Fieldservice Industrial Services")
 DEFAULT_SLA_HOURS = {1: (4, 24), 2: (8, 48), 3: (24, 120), 4: (72, 240)}
 # Business-hours SLA calendar, in the site's time zone, Monday to Friday.
 SLA_BUSINESS_DAY_START = "08:00"
+# A running SLA clock due within this many hours is "at risk": the board colours it and the
+# work-order list filters by it.
+SLA_AT_RISK_HOURS = env_int("SLA_AT_RISK_HOURS", 4, minimum=1)
 SLA_BUSINESS_DAY_END = "18:00"
 # Calendar for work orders that no contract covers.
 DEFAULT_SLA_CALENDAR = "business_hours"

@@ -36,7 +36,6 @@ ON_THE_BOARD = tuple(status for status in WorkOrder.OPEN_STATUSES if status != S
 OCCUPYING = ON_THE_BOARD
 EARTH_RADIUS_KM = 6371.0
 # An SLA clock with less than this left is shown as at risk.
-SLA_SOON_MINUTES = 4 * 60
 MINUTE = dt.timedelta(minutes=1)
 
 
@@ -95,7 +94,7 @@ class QueueItem:
             return ""
         if self.sla_minutes_left < 0:
             return "red"
-        return "yellow" if self.sla_minutes_left < SLA_SOON_MINUTES else "green"
+        return "yellow" if self.sla_minutes_left < settings.SLA_AT_RISK_HOURS * 60 else "green"
 
     @property
     def skills(self) -> list[tuple[str, int]]:

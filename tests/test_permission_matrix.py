@@ -240,6 +240,7 @@ RULES: dict[str, Rule] = {
     "GET /api/v1/work-orders": R("401 ok ok ok ok ok 401", check=_only_visible_work_orders),
     "POST /api/v1/work-orders": R(
         API_PLAN, ok=201, body=lambda c: {"site_id": c.world.sites["mine"].pk, "title": "Chiller alarm"}
+    "GET /work-orders/": R(OFFICE),
     ),
     "GET /api/v1/work-orders/{work_order_id}": R(API_READ, API_READ_FOREIGN),
     "PATCH /api/v1/work-orders/{work_order_id}": R(

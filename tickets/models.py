@@ -14,7 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from assets.models import Account, Equipment, MaintenancePlan, Site, TimestampedModel
+from assets.models import Account, Equipment, MaintenancePlan, Site, TimestampedModel, trigram_index
 from contracts.models import Priority, ServiceContract
 
 WORK_ORDER_NUMBER_SEQUENCE = "tickets_work_order_number_seq"
@@ -146,6 +146,11 @@ class WorkOrder(TimestampedModel):
             ),
         ]
         indexes = [
+            # The work-order list's search (tickets.selectors.work_order_list).
+            trigram_index("number", name="work_order_number_trgm"),
+            trigram_index("title", name="work_order_title_trgm"),
+            # The list's order, newest first: its first page without sorting every work order.
+            models.Index(fields=["created_at", "id"], name="work_order_created_idx"),
             # Dispatch board and solver input: open work by status and priority.
             models.Index(fields=["status", "priority"], name="work_order_status_prio_idx"),
             # A technician's day ("my jobs") in planned order.

@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from assets.models import Account, Equipment
 from fieldservice import clock, roles
 from fieldservice.errors import NotFound
 from tickets.models import WorkOrder
+from tickets.sla_breach import at_risk_q, breached_q, overdue_q
 
 
 def work_orders_visible_to(user: User | AnonymousUser) -> QuerySet[WorkOrder]:
@@ -65,7 +68,23 @@ class WorkOrderFilters:
     created_from: dt.date | None = None
     created_to: dt.date | None = None
     overdue_sla: bool | None = None
+    sla_state: str | None = None  # one of SLA_STATES
     search: str | None = None
+
+
+# The SLA state of open work, as the list filters it (tickets.sla_breach): a clock breached,
+# a running clock due within settings.SLA_AT_RISK_HOURS, or neither.
+SLA_STATES = ("breached", "at_risk", "fine")
+
+
+def _sla_state_q(state: str) -> Q:
+    now = clock.now()
+    at_risk = at_risk_q(as_of=now, within=dt.timedelta(hours=settings.SLA_AT_RISK_HOURS))
+    if state == "breached":
+        return breached_q(as_of=now)
+    if state == "at_risk":
+        return at_risk
+    return ~breached_q(as_of=now) & ~at_risk
 
 
 def _local_midnight(day: dt.date) -> dt.datetime:
@@ -93,15 +112,23 @@ def work_order_list(*, user: User | AnonymousUser, filters: WorkOrderFilters) ->
     if filters.created_to:
         rows = rows.filter(created_at__lt=_local_midnight(filters.created_to + dt.timedelta(days=1)))
     if filters.overdue_sla is not None:
-        now = clock.now()
-        overdue = Q(status__in=WorkOrder.OPEN_STATUSES) & (
-            Q(sla_resolution_due__lt=now) | Q(responded_at__isnull=True, sla_response_due__lt=now)
-        )
+        overdue = Q(status__in=WorkOrder.OPEN_STATUSES) & overdue_q(as_of=clock.now())
         rows = rows.filter(overdue) if filters.overdue_sla else rows.exclude(overdue)
+    if filters.sla_state:
+        rows = rows.filter(status__in=WorkOrder.OPEN_STATUSES).filter(_sla_state_q(filters.sla_state))
     if filters.search:
+        # By number, title, customer or serial; each ILIKE a trigram index serves.
+        text = filters.search
+        # The matching accounts and units are read first, as ids: an OR over plain lists lets
+        # PostgreSQL combine four index scans, where subqueries made it read every work order.
+        accounts = list(Account.objects.filter(name__trigram_contains=text).values_list("pk", flat=True))
+        units = list(
+            Equipment.objects.filter(serial_number__trigram_contains=text).values_list("pk", flat=True)
+        )
         rows = rows.filter(
-            Q(number__icontains=filters.search)
-            | Q(title__icontains=filters.search)
-            | Q(account__name__icontains=filters.search)
+            Q(number__trigram_contains=text)
+            | Q(title__trigram_contains=text)
+            | Q(account_id__in=accounts)
+            | Q(equipment_id__in=units)
         )
     return rows

@@ -41,6 +41,23 @@ def overdue_sql(alias: str, *, as_of: str) -> str:
     return "(" + " OR ".join(clocks) + ")"
 
 
+def overdue_q(*, as_of: dt.datetime) -> Q:
+    """A filter: a clock had not stopped by `as_of`, its due time passed (overdue_sql's twin)."""
+    clocks = [
+        Q(**{f"{due}__lt": as_of}) & (Q(**{f"{stopped}__isnull": True}) | Q(**{f"{stopped}__gte": as_of}))
+        for due, stopped in CLOCKS
+    ]
+    return clocks[0] | clocks[1]
+
+
+def at_risk_q(*, as_of: dt.datetime, within: dt.timedelta) -> Q:
+    """A filter: not breached, but a clock still running falls due within `within`."""
+    running_soon = [
+        Q(**{f"{stopped}__isnull": True, f"{due}__lt": as_of + within}) for due, stopped in CLOCKS
+    ]
+    return ~breached_q(as_of=as_of) & (running_soon[0] | running_soon[1])
+
+
 def clock_breached_q(due: str, stopped: str, *, as_of: dt.datetime | None) -> Q:
     came_due = Q(**{f"{due}__isnull": False}) if as_of is None else Q(**{f"{due}__lt": as_of})
     return came_due & (Q(**{f"{stopped}__isnull": True}) | Q(**{f"{stopped}__gt": F(due)}))

@@ -1,4 +1,5 @@
-"""Web pages for work orders: everything about one job, for the people who may see it.
+"""Web pages for work orders: the list that finds them, and everything about one job, for the
+people who may see it.
 
 Who sees what is decided by tickets.selectors.work_order_get (object level: a work order
 the user may not see is a 404); the role gate only keeps technicians, who have the app,
@@ -13,16 +14,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django import forms
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from contracts.models import Priority
 from fieldservice import clock, ranges, roles
 from fieldservice.errors import NotFound
 from fieldservice.web import role_required
+from scheduling.models import Territory
 from tickets.models import Attachment, Signature, WorkOrder
-from tickets.selectors import work_order_get
+from tickets.selectors import WorkOrderFilters, work_order_get, work_order_list
 
 web_roles = role_required(roles.DISPATCHER, roles.ADMIN, roles.ACCOUNT_MANAGER)
 MINUTE = dt.timedelta(minutes=1)
@@ -150,3 +156,61 @@ def work_order_signature(request: HttpRequest, work_order_id: int) -> HttpRespon
         response = HttpResponse(stored.read(), content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# --- the work-order list: search by number, customer, title or serial; filters; pages -----------------
+
+PAGE_SIZE = 50
+SLA_CHOICES = [
+    ("", gettext_lazy("Any")),
+    ("breached", gettext_lazy("Breached")),
+    ("at_risk", gettext_lazy("At risk")),
+    ("fine", gettext_lazy("On time")),
+]
+
+
+class WorkOrderListForm(forms.Form):
+    q = ranges.text_field(
+        max_length=100, required=False, label=gettext_lazy("Number, customer, title or serial")
+    )
+    status = forms.MultipleChoiceField(
+        label=gettext_lazy("Status"), choices=WorkOrder.Status.choices, required=False
+    )
+    priority = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Priority"), choices=Priority.choices, coerce=int, required=False
+    )
+    territory = forms.ModelChoiceField(
+        label=gettext_lazy("Territory"), queryset=Territory.objects.order_by("name"), required=False
+    )
+    sla = forms.ChoiceField(label=gettext_lazy("SLA"), choices=SLA_CHOICES, required=False)
+    created_from = ranges.date_field(label=gettext_lazy("Created from"), required=False)
+    created_to = ranges.date_field(label=gettext_lazy("Created until"), required=False)
+
+    def filters(self) -> WorkOrderFilters:
+        data = self.cleaned_data
+        territory = data.get("territory")
+        return WorkOrderFilters(
+            search=data.get("q") or None,
+            status=data.get("status") or None,
+            priority=data.get("priority") or None,
+            territory_boundary=territory.boundary if territory else None,
+            sla_state=data.get("sla") or None,
+            created_from=data.get("created_from"),
+            created_to=data.get("created_to"),
+        )
+
+
+@require_GET
+@role_required(roles.DISPATCHER, roles.ADMIN, roles.ACCOUNT_MANAGER)
+def work_order_list_page(request: HttpRequest) -> HttpResponse:
+    form = WorkOrderListForm(request.GET or None)
+    context: dict[str, Any] = {"form": form, "page": None}
+    if form.is_bound and not form.is_valid():
+        return render(request, "tickets/work_order_list.html", context, status=400)
+    filters = form.filters() if form.is_bound else WorkOrderFilters()
+    rows = work_order_list(user=request.user, filters=filters).order_by("-created_at", "-pk")
+    context["page"] = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context["query"] = query.urlencode()
+    return render(request, "tickets/work_order_list.html", context)

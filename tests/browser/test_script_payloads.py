@@ -331,6 +331,7 @@ def test_script_in_stored_text_never_runs(world: World, browser: Browser, live_s
 
     manager = Reader(browser, live_server, "account manager")
     login(manager.page, live_server, "manager")
+    dispatcher.open("/work-orders/?" + urlencode({"q": texts["title"]}), texts["title"], texts["account"])
     manager.open("/accounts/", texts["task"], texts["account manager"])  # the top bar names them
     manager.open(
         f"/accounts/{world.account.pk}/",
