@@ -60,10 +60,11 @@ def intake_context(*, site: Site, equipment: Equipment | None, priority: int, ki
     visits = (here.filter(equipment=equipment) if equipment is not None else here).filter(
         status__in=WorkOrder.DONE_STATUSES
     )
-    opened = list(open_here.order_by("-created_at")[:OPEN_SHOWN])
-    if equipment is not None:
-        # The same machine first: that is the likely duplicate.
-        opened.sort(key=lambda wo: wo.equipment_id != equipment.pk)
+    # The same machine's open work first, all of it (that is the likely duplicate), then the
+    # site's newest.
+    same_machine = list(open_here.filter(equipment=equipment).order_by("-created_at")) if equipment else []
+    others = open_here.exclude(pk__in=[wo.pk for wo in same_machine]).order_by("-created_at")
+    opened = same_machine + list(others[: max(0, OPEN_SHOWN - len(same_machine))])
     return IntakeContext(
         site=site,
         equipment=equipment,

@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
 
+from cases.api import router as cases_router
 from fieldservice.api_common import api_docs, install_error_handlers
 from fieldservice.auth import session_or_token
 from fieldservice.parsers import TextParser
@@ -64,4 +65,5 @@ def health_db(request: HttpRequest) -> dict[str, Any]:
 
 api.add_router("/work-orders", tickets_router, tags=["work orders"])
 api.add_router("/schedule", scheduling_router, tags=["scheduling"])
+api.add_router("/cases", cases_router, tags=["cases"])
 api.add_router("/", retention_router)

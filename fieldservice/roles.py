@@ -14,8 +14,11 @@ DISPATCHER = "dispatcher"
 TECHNICIAN = "technician"
 ACCOUNT_MANAGER = "account_manager"
 ADMIN = "admin"
+# A customer's contact signed in to the portal (portal/): no model permissions; what they see
+# is scoped to their own account by portal.access.
+CUSTOMER = "customer"
 
-ALL_ROLES = (DISPATCHER, TECHNICIAN, ACCOUNT_MANAGER, ADMIN)
+ALL_ROLES = (DISPATCHER, TECHNICIAN, ACCOUNT_MANAGER, ADMIN, CUSTOMER)
 
 VIEW = ("view",)
 EDIT = ("view", "add", "change")
@@ -47,6 +50,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "scheduling.absence": FULL,
         "scheduling.schedulerun": EDIT,
         "scheduling.assignment": VIEW,
+        "cases.case": EDIT,
+        "cases.caseevent": VIEW,
     },
     TECHNICIAN: {
         "assets.site": VIEW,
@@ -77,12 +82,15 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "tickets.survey": VIEW,
         "tickets.servicereport": VIEW,
         "scheduling.preferredtechnician": FULL,
+        "cases.case": EDIT,
+        "cases.caseevent": VIEW,
     },
+    CUSTOMER: {},  # the portal reads through its own scoped selectors, never model permissions
     # Admins are staff with every permission of the project's apps (back office, imports).
     ADMIN: {},
 }
 
-ADMIN_APPS = ("fieldservice", "assets", "contracts", "tickets", "scheduling", "mobile_api", "auth")
+ADMIN_APPS = ("fieldservice", "assets", "contracts", "tickets", "cases", "scheduling", "mobile_api", "auth")
 
 
 def has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:

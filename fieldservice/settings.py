@@ -66,11 +66,13 @@ INSTALLED_APPS = [
     "assets",
     "contracts",
     "tickets",
+    "cases",
     "scheduling",
     "retention",
     "importing",
     "desk",
     "mobile_api",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -237,11 +239,11 @@ LOGGING = {
 COMPANY_NAME = env_str("COMPANY_NAME", "Fieldservice Industrial Services")
 # SLA targets (hours) for work orders that no contract covers; they are billable.
 DEFAULT_SLA_HOURS = {1: (4, 24), 2: (8, 48), 3: (24, 120), 4: (72, 240)}
-# Business-hours SLA calendar, in the site's time zone, Monday to Friday.
-SLA_BUSINESS_DAY_START = "08:00"
 # A running SLA clock due within this many hours is "at risk": the board colours it and the
 # work-order list filters by it.
 SLA_AT_RISK_HOURS = env_int("SLA_AT_RISK_HOURS", 4, minimum=1)
+# Business-hours SLA calendar, in the site's time zone, Monday to Friday.
+SLA_BUSINESS_DAY_START = "08:00"
 SLA_BUSINESS_DAY_END = "18:00"
 # Calendar for work orders that no contract covers.
 DEFAULT_SLA_CALENDAR = "business_hours"
@@ -249,6 +251,17 @@ DEFAULT_ESTIMATED_MINUTES = 60
 # A corrective visit to the same equipment within this many days of a completed one means
 # the earlier visit did not fix it the first time.
 FIRST_TIME_FIX_WINDOW_DAYS = 30
+# Cases (cases/): without an active contract with SLA terms for the case's severity (1/2/3 take
+# the P1/P2/P3 terms), a case is due to be acknowledged and resolved within these hours,
+# counted in this calendar; the case records that its clocks are the default ones.
+CASE_DEFAULT_HOURS = {1: (4, 24), 2: (8, 72), 3: (24, 120)}
+CASE_DEFAULT_CALENDAR = DEFAULT_SLA_CALENDAR
+# A resolved case the customer has not confirmed within this many days closes unconfirmed.
+CASE_CONFIRM_DAYS = env_int("CASE_CONFIRM_DAYS", 7, minimum=1)
+# A survey answer this low opens a complaint (NPS 0-10, CSAT 1-5), of this severity.
+CASE_DETRACTOR_NPS_MAX = 6
+CASE_DETRACTOR_CSAT_MAX = 2
+CASE_SURVEY_SEVERITY = 2
 
 # Periodic tasks. The daily ones run at fixed local times (CELERY_TIMEZONE): preventive work
 # orders and health overnight, renewal reminders before the account managers' day starts.
@@ -258,6 +271,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=1, minute=0),
     },
     "sla-breaches": {"task": "tickets.tasks.sla_breaches_sweep", "schedule": 5 * 60},
+    "case-escalations": {"task": "cases.tasks.case_escalations_sweep", "schedule": 5 * 60},
+    "cases-close-unconfirmed": {"task": "cases.tasks.cases_close_unconfirmed_sweep", "schedule": 60 * 60},
     # Reports whose task could not be queued at completion (the broker was down).
     "service-reports": {"task": "tickets.tasks.service_reports_sweep", "schedule": 10 * 60},
     "renewals": {"task": "contracts.tasks.renewals_run_daily", "schedule": crontab(hour=7, minute=0)},
@@ -378,6 +393,28 @@ RISK_URGENCY = [(90, 2.0), (180, 1.5)]
 RFM_HIGH_QUINTILE = 4
 RFM_LOW_QUINTILE = 2
 RFM_NEW_ACCOUNT_DAYS = 180
+
+# The customer portal (portal/): contacts sign in by a one-time link sent by email.
+# A link is good for this many minutes, once.
+PORTAL_LINK_VALID_MINUTES = env_int("PORTAL_LINK_VALID_MINUTES", 15, minimum=1)
+# Links asked for one email address, and from one client address, within
+# LOGIN_FAILURE_WINDOW_SECONDS: a few for a person who lost the mail, more for an office of many
+# contacts behind one NAT address; beyond them the page says to wait (the same for any address).
+PORTAL_LINKS_PER_EMAIL = env_int("PORTAL_LINKS_PER_EMAIL", 5, minimum=1)
+PORTAL_LINKS_PER_CLIENT = env_int("PORTAL_LINKS_PER_CLIENT", 30, minimum=1)
+# Fault reports from a machine's QR label page (no sign-in), within the same window: per label,
+# per reporter's email address and per client address. A machine with a fault is reported by a
+# few people, not by hundreds.
+PORTAL_LABEL_REPORTS_PER_LABEL = env_int("PORTAL_LABEL_REPORTS_PER_LABEL", 5, minimum=1)
+PORTAL_LABEL_REPORTS_PER_EMAIL = env_int("PORTAL_LABEL_REPORTS_PER_EMAIL", 5, minimum=1)
+PORTAL_LABEL_REPORTS_PER_CLIENT = env_int("PORTAL_LABEL_REPORTS_PER_CLIENT", 20, minimum=1)
+# A label report becomes a work order only when its emailed confirmation link is followed
+# within this many hours.
+PORTAL_FAULT_CONFIRM_HOURS = env_int("PORTAL_FAULT_CONFIRM_HOURS", 24, minimum=1)
+# Photos a contact may attach to one fault report (each within MAX_ATTACHMENT_BYTES).
+PORTAL_MAX_FAULT_PHOTOS = env_int("PORTAL_MAX_FAULT_PHOTOS", 5, minimum=1)
+# The service desk's phone number, printed on every QR label.
+SERVICE_PHONE = env_str("SERVICE_PHONE", "400-800-1234")
 
 # Map tiles for the dispatch board. Empty: the map draws sites and technicians on a plain
 # background, which works with no network; set e.g. an internal tile server's URL template.

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from fieldservice import web
 from fieldservice.api import api
 from mobile_api.api import api as mobile_api
+from portal import views as portal_views
 
 admin.site.site_header = "Fieldservice"
 admin.site.site_title = _("Fieldservice back office")
@@ -27,6 +28,8 @@ urlpatterns = [
     path("desk/", include("desk.urls")),
     path("accounts/", include("retention.urls")),
     path("kpis/", include("fieldservice.kpis.urls")),
+    path("portal/", include("portal.urls")),
+    path("l/<str:token>/", portal_views.label_scan, name="label-scan"),
     path("", include("tickets.urls")),
 ]
 # Uploaded files (photos, signatures, reports) are never served as plain media: each is

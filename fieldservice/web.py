@@ -34,6 +34,7 @@ LANDING = [
     (roles.ACCOUNT_MANAGER, "/accounts/"),
     (roles.ADMIN, "/dispatch/"),
     (roles.TECHNICIAN, "/app/"),  # the technician app: no web pages of its own
+    (roles.CUSTOMER, "/portal/"),  # a customer's contact: the portal
 ]
 
 

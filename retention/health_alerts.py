@@ -30,9 +30,9 @@ from django.utils.translation import gettext
 
 from contracts.models import AccountTask, HealthScore
 from fieldservice import clock
+from fieldservice.people import staff_language
 from retention import health_sql
 from retention.health_scoring import Snapshot
-from retention.selectors import staff_language
 
 logger = logging.getLogger(__name__)
 

@@ -56,14 +56,13 @@ from contracts.models import AccountTask, RenewalOpportunity, RenewalReminder, S
 from contracts.services import contract_expire, contract_renew, contracts_close_renewed
 from fieldservice import clock
 from fieldservice.errors import Conflict
+from fieldservice.people import escalation_recipients, staff_language
 from retention.selectors import (
-    escalation_recipients,
     health_latest,
     key_date,
     milestone_due_dates,
     milestone_schedule,
     renewal_candidates,
-    staff_language,
 )
 
 logger = logging.getLogger(__name__)

@@ -157,34 +157,6 @@ def account_service_summary(*, account_id: int, start: dt.date, end: dt.date) ->
     )
 
 
-STAFF_LANGUAGES = ("en", "zh-hans")
-
-
-def escalation_recipients(manager: User | None) -> list[User]:
-    """Whom an escalation about this account manager's work goes to: their manager
-    (StaffProfile.reports_to), else every active admin (group admin or superuser)."""
-    profile = getattr(manager, "profile", None) if manager is not None else None
-    boss = profile.reports_to if profile is not None else None
-    if boss is not None and boss.is_active:
-        return [boss]
-    return admins()
-
-
-def admins() -> list[User]:
-    return list(
-        User.objects.filter(Q(groups__name=roles.ADMIN) | Q(is_superuser=True), is_active=True)
-        .distinct()
-        .order_by("pk")
-    )
-
-
-def staff_language(user: User | None) -> str:
-    """The language a member of staff reads email in (StaffProfile.language)."""
-    profile = getattr(user, "profile", None) if user is not None else None
-    language = profile.language if profile is not None else settings.LANGUAGE_CODE
-    return language if language in STAFF_LANGUAGES else settings.LANGUAGE_CODE
-
-
 def milestone_schedule() -> list[tuple[str, int]]:
     """(milestone, days before the key date), earliest first, from RENEWAL_MILESTONE_DAYS."""
     days = settings.RENEWAL_MILESTONE_DAYS

@@ -36,7 +36,7 @@ from tests.test_audit import change_form
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"fieldservice", "assets", "contracts", "tickets", "scheduling"}
+PROJECT_APPS = {"fieldservice", "assets", "contracts", "tickets", "cases", "scheduling"}
 
 
 @pytest.fixture

@@ -21,10 +21,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
-from assets.models import Account, Equipment, Site
+from assets.models import Account, Contact, Equipment, Site
 from contracts.models import CoveredEquipment, ServiceContract
 from fieldservice import clock, roles
 from fieldservice.demo.context import TZ
+from fieldservice.demo.customers import DEMO_PORTAL_EMAIL
 from scheduling.models import Shift, Technician, TechnicianSkill, Territory
 from tickets.models import ChecklistItem, PartUsage, Survey, WorkOrder, WorkOrderEvent
 from tickets.sla_clocks import sla_breaches_record
@@ -198,6 +199,9 @@ def test_demo_logins_have_their_roles_and_the_demo_password() -> None:
     managed = Account.objects.filter(account_manager__username="manager").count()
     assert managed * 2 >= Account.objects.count()
     assert not User.objects.filter(username="tech07").exists()
+    # The README's portal login: one contact, of an account with equipment to report on.
+    contact = Contact.objects.get(email=DEMO_PORTAL_EMAIL)
+    assert Equipment.objects.filter(site__account=contact.account).exists()
 
 
 @transactional

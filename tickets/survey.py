@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from fieldservice import clock
 from fieldservice.errors import Conflict, Invalid, NotFound
 from tickets.models import Survey, WorkOrder
+from tickets.signals import survey_submitted
 
 SURVEY_SALT = "tickets.survey"
 DEFAULT_MAX_AGE_DAYS = 60
@@ -69,7 +70,7 @@ def survey_submit(*, token: str, csat: int | None, nps: int | None, comment: str
         raise already
     try:
         with transaction.atomic():
-            return Survey.objects.create(
+            survey = Survey.objects.create(
                 work_order=work_order,
                 csat=csat,
                 nps=nps,
@@ -79,6 +80,10 @@ def survey_submit(*, token: str, csat: int | None, nps: int | None, comment: str
     except IntegrityError:
         # Race: the same link submitted twice at once (a double click); the first one stands.
         raise already from None
+    # The floors above hear of it once it is stored (cases: a detractor opens a complaint).
+    # Robust: the customer's answer is kept whatever a listener does; a failure is logged.
+    transaction.on_commit(lambda: survey_submitted.send(sender=Survey, survey=survey), robust=True)
+    return survey
 
 
 # --- the page ---------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ OFFICE = (time(8, 0), time(17, 0))
 OFFICE_SHARE = 0.75
 FAB_ROUND_THE_CLOCK_SHARE = 0.5
 
+DEMO_PORTAL_EMAIL = "customer@fieldservice.example"
+
 
 def create_territories(ctx: SeedContext) -> None:
     rows = []
@@ -194,6 +196,9 @@ def create_sites(ctx: SeedContext) -> None:
             )
             contact_rows += _contacts(ctx, account, site, len(contact_rows))
     ctx.count("sites", bulk.copy_rows(Site, site_rows))
+    # One contact everyone can sign in to the customer portal as (README, "Demo logins"); the
+    # others keep their generated addresses, all printed by the console email backend.
+    contact_rows[0]["email"] = DEMO_PORTAL_EMAIL
     ctx.count("contacts", bulk.copy_rows(Contact, contact_rows))
 
 

@@ -30,14 +30,19 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
+from django.test import Client
 from django.urls import reverse
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 
 from assets.models import Account, Contact, Equipment, EquipmentModel, Site
+from cases.models import Case
+from cases.services import case_open
 from contracts.models import AccountTask, ServiceContract
 from fieldservice import clock
 from fieldservice.audit import audit_record
+from portal.labels import label_token
+from portal.signin import portal_access_ensure
 from scheduling.models import Technician, Territory
 from tests import factories
 from tests.browser.conftest import login, pin_browser_clock, policy_violations
@@ -326,12 +331,12 @@ def test_script_in_stored_text_never_runs(world: World, browser: Browser, live_s
     dispatcher.open("/desk/?" + urlencode({"q": texts["serial"]}), texts["serial"])
     panel = f"/desk/?equipment={world.equipment.pk}"
     dispatcher.open(panel, *(texts[k] for k in ("serial", "account", "site", "address")))
+    dispatcher.open("/work-orders/?" + urlencode({"q": texts["title"]}), texts["title"], texts["account"])
     dispatcher.open("/kpis/")
     dispatcher.close()
 
     manager = Reader(browser, live_server, "account manager")
     login(manager.page, live_server, "manager")
-    dispatcher.open("/work-orders/?" + urlencode({"q": texts["title"]}), texts["title"], texts["account"])
     manager.open("/accounts/", texts["task"], texts["account manager"])  # the top bar names them
     manager.open(
         f"/accounts/{world.account.pk}/",
@@ -372,6 +377,55 @@ def test_script_in_stored_text_never_runs(world: World, browser: Browser, live_s
     customer = Reader(browser, live_server, "customer")
     customer.open(f"/survey/{survey_token_for(planned)}/", texts["title"])
     customer.close()
+
+    # The customer's contact in the portal (signed in with a session, as the emailed link does),
+    # and the public page of the machine's QR label, which shows nothing of it.
+    contact = Reader(browser, live_server, "portal contact")
+    session = Client()
+    session.force_login(portal_access_ensure(contact=world.contact).user)
+    contact.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": session.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    machine = (
+        texts["serial"],
+        texts["asset tag"],
+        texts["model"],
+        texts["manufacturer"],
+        texts["model number"],
+    )
+    contact.open(
+        "/portal/", texts["account"], texts["contact"], texts["title"], texts["site"], texts["serial"]
+    )
+    contact.open("/portal/equipment/", *machine, texts["site"])
+    contact.open(f"/portal/equipment/{world.equipment.pk}/", *machine, texts["title"])
+    contact.open("/portal/work-orders/", texts["title"], texts["queued title"])
+    contact.open("/portal/contracts/", texts["contract"])
+    complaint = case_open(
+        account=world.account,
+        kind=Case.Kind.COMPLAINT,
+        severity=2,
+        channel=Case.Channel.PHONE,
+        title=payload("case", 1),
+        description=payload("case description", 2),
+        by=None,
+        contact=world.contact,
+    )
+    contact.open("/portal/cases/", complaint.title)
+    contact.open(f"/portal/cases/{complaint.pk}/", complaint.title, complaint.description)
+    contact.open("/portal/cases/new/")
+    contact.open("/portal/report/")
+    assert texts["serial"] in contact.page.evaluate(FORM_TEXT)  # the machine's choice, as text
+    contact.close()
+    stranger = Reader(browser, live_server, "someone at the machine")
+    stranger.open(f"/l/{label_token(world.equipment)}/")
+    assert not any(texts[k] in stranger.page.content() for k in ("serial", "account", "site"))
+    stranger.close()
 
     phone = Reader(
         browser,

@@ -95,3 +95,11 @@ def test_only_dispatchers_and_admins_use_the_desk(chiller: dict) -> None:
     assert technician.get("/desk/").status_code == 403
     assert Client().get("/desk/").status_code == 302  # to the login page
     assert technician.get("/desk/", {"equipment": 999999}).status_code == 403
+
+
+def test_the_same_machines_open_job_is_shown_however_busy_the_site(desk: Client, chiller: dict) -> None:
+    old = factories.work_order(site=chiller["plant"], equipment=chiller["unit"], title="Old fault")
+    for index in range(12):
+        factories.work_order(site=chiller["plant"], title=f"Other job {index}")
+    page = desk.get("/desk/", {"equipment": chiller["unit"].pk}).content.decode()
+    assert old.number in page and page.count('class="likely-duplicate"') == 1
