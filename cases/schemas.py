@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import enum
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from pydantic import StringConstraints
@@ -19,6 +20,17 @@ Title = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LENGTH, s
 NoteText = Annotated[str, StringConstraints(min_length=1, max_length=LONG_TEXT_LENGTH, strip_whitespace=True)]
 # A case links a handful of work orders.
 MAX_LINKED_WORK_ORDERS = 20
+
+
+def _named(name: str, choices: type[enum.Enum]) -> type[enum.Enum]:
+    """The model's choices under a name of their own: django-ninja names an OpenAPI component
+    after the enum's class, and the work orders' Status and Kind are already in /api/v1."""
+    return enum.Enum(name, {member.name: member.value for member in choices}, type=str)  # type: ignore[return-value]
+
+
+CaseKind: Any = _named("CaseKind", Case.Kind)
+CaseChannel: Any = _named("CaseChannel", Case.Channel)
+CaseStatus: Any = _named("CaseStatus", Case.Status)
 
 
 class CaseAccountRef(Schema):
@@ -39,11 +51,11 @@ class CaseWorkOrderRef(Schema):
 class CaseOut(Schema):
     id: int
     number: str
-    kind: Case.Kind
+    kind: CaseKind
     severity: int
-    channel: Case.Channel
-    status: Case.Status
-    next_statuses: list[Case.Status] = Field(description="Where `transition` may move it now")
+    channel: CaseChannel
+    status: CaseStatus
+    next_statuses: list[CaseStatus] = Field(description="Where `transition` may move it now")
     account: CaseAccountRef
     contact: CaseContactRef | None
     owner: str | None = Field(None, alias="owner.username")
@@ -101,9 +113,9 @@ class CaseDetailOut(CaseOut):
 class CaseIn(Schema):
     account_id: Id
     contact_id: Id | None = None
-    kind: Case.Kind = Case.Kind.COMPLAINT
+    kind: CaseKind = CaseKind.COMPLAINT
     severity: Severity = 2
-    channel: Case.Channel = Case.Channel.PHONE
+    channel: CaseChannel = CaseChannel.PHONE
     title: Title
     description: LongText = ""
     work_order_ids: list[Id] = Field([], max_length=MAX_LINKED_WORK_ORDERS)
@@ -111,7 +123,7 @@ class CaseIn(Schema):
 
 
 class CaseTransitionIn(Schema):
-    to: Case.Status
+    to: CaseStatus
     version: Version
     resolution: LongText = Field("", description="With `resolved`: what was done")
     comment: LongText = Field("", description="With `confirmed` or a re-opening: the customer's words")
@@ -123,6 +135,6 @@ class CaseNoteIn(Schema):
 
 
 class CaseQuery(Schema):
-    status: list[Case.Status] | None = None
+    status: list[CaseStatus] | None = None
     account_id: Id | None = None
     breached: bool | None = Field(None, description="A response or resolution clock breached")

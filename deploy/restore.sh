@@ -10,7 +10,7 @@
 #   --media-root DIR    where the uploaded files go; must be missing or empty
 #
 # It refuses a database that has tables and a media directory that has files: it never
-# overwrites. PostGIS is created in the database first; if the URL's user may not create it
+# overwrites. PostGIS (and pg_trgm) are created in the database first; if the URL's user may not create it
 # (it takes a superuser on PostgreSQL 15), create it beforehand as postgres:
 #   sudo -u postgres psql -d NAME -c 'CREATE EXTENSION postgis'
 set -euo pipefail
@@ -57,6 +57,8 @@ fi
 say "creating PostGIS"
 psql_target --command="CREATE EXTENSION IF NOT EXISTS postgis" \
   || die "could not create PostGIS as this user; as postgres: psql -d NAME -c 'CREATE EXTENSION postgis'"
+# The search's trigram indexes (assets/migrations/0004) need pg_trgm, a trusted extension.
+psql_target --command="CREATE EXTENSION IF NOT EXISTS pg_trgm" || die "could not create pg_trgm"
 
 # Everything but the extension itself (created above; only its owner may comment on it) and
 # spatial_ref_sys's rows (PostGIS fills that table; a dump holds only SRIDs added by hand, which

@@ -47,26 +47,3 @@ def test_an_upward_import_breaks_the_floors(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "assets is not allowed to import tickets" in result.stdout
     assert "assets.upward -> tickets.models" in result.stdout
-
-
-def test_the_dispatcher_apis_schemas_have_distinct_names() -> None:
-    """django-ninja names an OpenAPI component after its class: two routers of one API with a
-    schema of the same name would silently share one (a case's TransitionIn once replaced the
-    work order's in /api/v1's schema)."""
-    import importlib
-    from collections import Counter
-
-    from ninja import Schema
-
-    modules = [
-        importlib.import_module(f"{app}.schemas")
-        for app in PROJECT_PACKAGES
-        if app != "mobile_api" and (ROOT / app / "schemas.py").is_file()
-    ]
-    names = Counter(
-        value.__name__
-        for module in modules
-        for value in vars(module).values()
-        if isinstance(value, type) and issubclass(value, Schema) and value.__module__ == module.__name__
-    )
-    assert [name for name, count in names.items() if count > 1] == []

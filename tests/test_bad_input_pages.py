@@ -25,6 +25,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from cases import services as case_services
 from contracts.models import AccountTask, RenewalOpportunity
 from fieldservice import clock
 from fieldservice.admin import BackOfficeAdmin
@@ -135,6 +136,9 @@ def world(dispatcher: User, account_manager: User, admin_user: User, tech_a: Use
         work_order=done, by=tech_a, version=done.version, resolution="Fixed"
     )
     run = ScheduleRun.objects.create(created_by=dispatcher, horizon_start=clock.today())
+    case = case_services.case_open(
+        account=account, kind="complaint", severity=2, channel="phone", title="Noise", by=dispatcher
+    )
     return {
         "users": {
             "technician": tech_a,
@@ -149,6 +153,10 @@ def world(dispatcher: User, account_manager: User, admin_user: User, tech_a: Use
             "opportunity_id": opportunity.pk,
             "task_id": task.pk,
             "token": survey_token_for(done),
+            "equipment_id": unit.pk,
+            "contract_id": contract.pk,
+            "site_id": site.pk,
+            "case_id": case.pk,
         },
     }
 

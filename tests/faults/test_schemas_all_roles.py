@@ -62,6 +62,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from cases import services as case_services
 from contracts.models import AccountTask, RenewalOpportunity
 from fieldservice import clock, ranges, roles
 from fieldservice.api import api as dispatcher_api
@@ -238,6 +239,9 @@ def callers(db: None) -> Callers:
     run = ScheduleRun.objects.create(created_by=dispatcher, horizon_start=clock.today())
     area = factories.territory()
     new_job = creation.work_order_create(site=site, kind="corrective", title="Leak", by=dispatcher)
+    case = case_services.case_open(
+        account=account, kind="complaint", severity=2, channel="phone", title="Noise", by=dispatcher
+    )
 
     def integration(user: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {token_issue(user=user, kind=ApiToken.Kind.INTEGRATION)[0]}"}
@@ -270,6 +274,7 @@ def callers(db: None) -> Callers:
             "opportunity_id": opportunity.pk,
             "task_id": task.pk,
             "run_id": run.pk,
+            "case_id": case.pk,
             # Not in any path: the sweep's valid values of the body's and the query's ids.
             "site_id": site.pk,
             "equipment_id": unit.pk,
