@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from assets.labels import equipment_of_label_url
 from assets.models import Account, Equipment, Site
-from assets.search import installed_base_search
+from assets.search import Hit, installed_base_search
 from contracts.models import URGENT_MAX_PRIORITY, Priority
 from desk.context import intake_context
 from desk.forms import NewWorkOrderForm
@@ -57,6 +58,27 @@ def _chosen(request: HttpRequest) -> tuple[Site | None, Equipment | None]:
     return None, None
 
 
+def _hits(query: str) -> list[Hit]:
+    """A machine's label URL (scanned, pasted or read out) names that machine; anything else
+    is searched for."""
+    labelled = equipment_of_label_url(query)
+    if labelled is not None:
+        site = labelled.site
+        return [
+            Hit(
+                "equipment",
+                labelled.pk,
+                str(labelled),
+                f"{site.name} · {site.account.name}",
+                site.account_id,
+                site.pk,
+                labelled.pk,
+                1.0,
+            )
+        ]
+    return installed_base_search(query, accounts=_desk_accounts())
+
+
 def _number(value: str) -> int:
     return int(value) if value.isdigit() and len(value) <= 12 else 0
 
@@ -65,8 +87,7 @@ def _number(value: str) -> int:
 @desk_only
 def search(request: HttpRequest) -> HttpResponse:
     """The results as the dispatcher types (htmx swaps them in; the page works without it)."""
-    hits = installed_base_search(_query(request), accounts=_desk_accounts())
-    return render(request, "desk/_results.html", {"hits": hits, "query": _query(request)})
+    return render(request, "desk/_results.html", {"hits": _hits(_query(request)), "query": _query(request)})
 
 
 @require_http_methods(["GET", "POST"])
@@ -102,7 +123,7 @@ def new_work_order(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "query": _query(request),
-        "hits": installed_base_search(_query(request), accounts=_desk_accounts()) if site is None else [],
+        "hits": _hits(_query(request)) if site is None else [],
         "intake": intake_context(site=site, equipment=equipment, priority=int(priority), kind=str(kind))
         if site is not None
         else None,

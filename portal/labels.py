@@ -1,9 +1,7 @@
 """QR labels on the machines: a printable sheet per site, and what a scanned label names.
 
-A label's QR holds SITE_URL + /l/<token>/, the token being the equipment's id signed with
-django.core.signing under this module's salt: nobody can make the label of another machine
-by changing a number, and a printed label never expires (labels stay on machines for years).
-The token is all the public label page knows; it shows nothing about the machine.
+A label's QR holds SITE_URL + /l/<token>/ (the token: assets.labels). The token is all the
+public label page knows; it shows nothing about the machine.
 
 The sheet is rendered by WeasyPrint with the QR codes drawn inline as SVG (segno), and never
 touches the network: every URL it would fetch is refused.
@@ -16,42 +14,20 @@ from typing import Any
 import segno
 import weasyprint
 from django.conf import settings
-from django.core import signing
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from assets.labels import label_token
 from assets.models import Equipment, Site
-from fieldservice.errors import NotFound
 
-LABEL_SALT = "portal.label"
 # Error correction level Q (25 %): a label on a machine gets scratched and oily.
 QR_ERROR = "q"
 
 
-def label_token(equipment: Equipment) -> str:
-    return signing.dumps(equipment.pk, salt=LABEL_SALT)
-
-
 def label_url(equipment: Equipment) -> str:
     return settings.SITE_URL + reverse("label-scan", args=[label_token(equipment)])
-
-
-def label_equipment(token: str) -> Equipment:
-    """The equipment a label names; NotFound for a token that was not signed here."""
-    try:
-        equipment_id = signing.loads(token, salt=LABEL_SALT)
-    except signing.BadSignature:
-        raise NotFound("This label is not one of ours.", code="label_unknown") from None
-    equipment = (
-        Equipment.objects.select_related("site__account", "equipment_model").filter(pk=equipment_id).first()
-        if isinstance(equipment_id, int)
-        else None
-    )
-    if equipment is None:
-        raise NotFound("This label's machine is not in the system.", code="label_unknown")
-    return equipment
 
 
 def labelled_equipment(site: Site) -> list[Equipment]:

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from assets.labels import label_equipment
 from assets.models import Equipment, Site
 from fieldservice import clock, roles
 from fieldservice.client_address import client_ip
@@ -300,7 +301,7 @@ def label_scan(request: HttpRequest, token: str) -> HttpResponse:
     """What a scanned label opens: the machine's page for a contact who may see it; for anyone
     else a form to report a fault on "this machine" that shows nothing about it."""
     try:
-        unit = labels.label_equipment(token)
+        unit = label_equipment(token)
     except NotFound:
         return render(request, "portal/label_unknown.html", status=404)
     context: dict[str, Any] = {"service_phone": settings.SERVICE_PHONE}

@@ -58,6 +58,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from assets.labels import label_token
 from assets.models import ChecklistTemplate, MeterReading
 from cases import services as case_services
 from contracts import services as contract_services
@@ -69,7 +70,6 @@ from fieldservice.audit import Source
 from fieldservice.models import ApiToken, AuditEntry, StaffProfile
 from fieldservice.tokens import token_issue
 from mobile_api.api import api as mobile_api
-from portal.labels import label_token
 from portal.signin import portal_access_ensure
 from scheduling.models import Absence, Assignment, PreferredTechnician, ScheduleRun, Technician
 from tests import factories

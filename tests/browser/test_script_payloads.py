@@ -35,13 +35,13 @@ from django.urls import reverse
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 
+from assets.labels import label_token
 from assets.models import Account, Contact, Equipment, EquipmentModel, Site
 from cases.models import Case
 from cases.services import case_open
 from contracts.models import AccountTask, ServiceContract
 from fieldservice import clock
 from fieldservice.audit import audit_record
-from portal.labels import label_token
 from portal.signin import portal_access_ensure
 from scheduling.models import Technician, Territory
 from tests import factories

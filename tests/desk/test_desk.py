@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from assets.labels import label_token
 from fieldservice import roles
 from tests import factories
 from tickets.models import WorkOrder
@@ -103,3 +104,11 @@ def test_the_same_machines_open_job_is_shown_however_busy_the_site(desk: Client,
         factories.work_order(site=chiller["plant"], title=f"Other job {index}")
     page = desk.get("/desk/", {"equipment": chiller["unit"].pk}).content.decode()
     assert old.number in page and page.count('class="likely-duplicate"') == 1
+
+
+def test_a_label_url_pasted_or_scanned_names_its_machine(desk: Client, chiller: dict) -> None:
+    url = f"https://fs.example.com/l/{label_token(chiller['unit'])}/"
+    page = desk.get("/desk/search/", {"q": url}).content.decode()
+    assert f"/desk/?equipment={chiller['unit'].pk}" in page
+    forged = url.replace(label_token(chiller["unit"])[-4:], "abcd")
+    assert "/desk/?equipment=" not in desk.get("/desk/search/", {"q": forged}).content.decode()

@@ -14,8 +14,8 @@ from django.core import mail
 from django.test import Client
 from pypdf import PdfReader
 
+from assets.labels import label_token
 from assets.models import Equipment
-from portal.labels import label_token
 from portal.models import FaultReport
 from tests import factories
 from tests.portal.conftest import Customer, signed_in

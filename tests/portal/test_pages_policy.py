@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from portal.labels import label_token
+from assets.labels import label_token
 from tests.portal.conftest import Customer, signed_in
 from tests.test_csp import assert_policy
 
