@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Priority
+from fieldservice import ranges
 from tickets.models import WorkOrder
 
 # What a phone call reports; planned work comes from maintenance plans.
@@ -24,5 +25,8 @@ class NewWorkOrderForm(forms.Form):
         label=_("What is wrong"), max_length=WorkOrder._meta.get_field("title").max_length
     )
     description = forms.CharField(
-        label=_("Details"), widget=forms.Textarea(attrs={"rows": 4}), max_length=4000, required=False
+        label=_("Details"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=ranges.LONG_TEXT_LENGTH,
+        required=False,
     )

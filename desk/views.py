@@ -18,14 +18,13 @@ from assets.search import Hit, installed_base_search
 from contracts.models import URGENT_MAX_PRIORITY, Priority
 from desk.context import intake_context
 from desk.forms import NewWorkOrderForm
-from fieldservice import roles
+from fieldservice import ranges, roles
 from fieldservice.errors import DomainError
 from fieldservice.web import role_required
 from tickets.creation import work_order_create
 from tickets.models import WorkOrder
 
 desk_only = role_required(roles.DISPATCHER, roles.ADMIN)
-MAX_QUERY_CHARS = 100
 
 
 def _desk_accounts() -> QuerySet[Account]:
@@ -35,7 +34,7 @@ def _desk_accounts() -> QuerySet[Account]:
 
 
 def _query(request: HttpRequest) -> str:
-    return request.GET.get("q", "")[:MAX_QUERY_CHARS]
+    return request.GET.get("q", "")[: ranges.SEARCH_QUERY_LENGTH]  # longer pastes: their start
 
 
 def _chosen(request: HttpRequest) -> tuple[Site | None, Equipment | None]:
@@ -123,6 +122,7 @@ def new_work_order(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "query": _query(request),
+        "query_max": ranges.SEARCH_QUERY_LENGTH,
         "hits": _hits(_query(request)) if site is None else [],
         "intake": intake_context(site=site, equipment=equipment, priority=int(priority), kind=str(kind))
         if site is not None

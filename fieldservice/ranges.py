@@ -47,6 +47,8 @@ NAME_LENGTH = 200
 SHORT_TEXT_LENGTH = 200
 LONG_TEXT_LENGTH = 10_000
 CODE_LENGTH = 64
+# What a search box takes (the desk's, the work-order list's): a fragment, not a document.
+SEARCH_QUERY_LENGTH = 100
 # An opaque value a client hands back (the technician app's sync cursor), in characters.
 CURSOR_LENGTH = 4096
 # A client's Idempotency-Key, in characters (mobile_api.models.IdempotencyRecord.key).

@@ -171,7 +171,9 @@ SLA_CHOICES = [
 
 class WorkOrderListForm(forms.Form):
     q = ranges.text_field(
-        max_length=100, required=False, label=gettext_lazy("Number, customer, title or serial")
+        max_length=ranges.SEARCH_QUERY_LENGTH,
+        required=False,
+        label=gettext_lazy("Number, customer, title or serial"),
     )
     status = forms.MultipleChoiceField(
         label=gettext_lazy("Status"), choices=WorkOrder.Status.choices, required=False
